@@ -1,0 +1,72 @@
+"""A client identity: the certificate chain a TLS client sends, and where its private key lives.
+
+The key file is only ever handed to OpenSSL; nothing in this module reads it back, and
+``summary()`` (what reports attach) carries public data only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+
+def certificate_summary(cert: x509.Certificate) -> dict[str, Any]:
+    """Public facts about a certificate, fit for a report."""
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        key_desc = f"RSA-{key.key_size}"
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        key_desc = f"EC-{key.curve.name}"
+    else:
+        key_desc = type(key).__name__
+    algo = cert.signature_hash_algorithm
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial": format(cert.serial_number, "x"),
+        "not_before": cert.not_valid_before_utc.isoformat(),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+        "key": key_desc,
+        "signature_hash": algo.name if algo is not None else None,
+        "sha256": cert.fingerprint(hashes.SHA256()).hex(),
+    }
+
+
+def certificate_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a TLS client presents: a leaf, the certificates sent after it, and its key file.
+
+    ``certfile`` holds the leaf followed by ``chain`` in PEM (exactly what goes on the wire);
+    ``keyfile`` is the PEM private key (mode 0600).
+    """
+
+    label: str
+    leaf: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    certfile: Path
+    keyfile: Path = field(repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """Public description for reports: the leaf, and the subjects of what follows it."""
+        data = certificate_summary(self.leaf)
+        data["label"] = self.label
+        data["chain_sent"] = [c.subject.rfc4514_string() for c in self.chain]
+        return data
+
+    def public_pem(self) -> bytes:
+        """The certificates sent, in PEM: public material only."""
+        return b"".join(certificate_pem(c) for c in (self.leaf, *self.chain))
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.leaf.public_bytes(serialization.Encoding.DER)).hexdigest()

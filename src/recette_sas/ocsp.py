@@ -1,0 +1,224 @@
+"""The suite's own publication point: CRLs, CA certificates and a real OCSP responder on loopback.
+
+Every look-alike leaf points here (CRL distribution point, OCSP and caIssuers AIA), so a server under
+test can check revocation exactly as it would against ``igc-sante.esante.gouv.fr`` and
+``ocsp.esante.gouv.fr``. OCSP answers are signed by the issuing CA itself (RFC 6960 §2.2, the simplest
+responder a client must accept).
+
+The socket is bound before the PKI is loaded: the URL it ends up with is written into the leaves.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import errno
+import hashlib
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import OCSPExtensionOID
+
+if TYPE_CHECKING:
+    from .pki import Pki
+
+DEFAULT_PORT = 47600
+MAX_REQUEST = 64 * 1024
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = False
+    pki: Pki | None = None
+    requests_seen: list[str]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: the suite reports, not stderr
+        return
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        pki = self.server.pki
+        path = self.path.split("?", 1)[0]
+        self.server.requests_seen.append(f"GET {path}")
+        if pki is None:
+            self._send(503, b"PKI not loaded", "text/plain")
+            return
+        if path.startswith("/crl/") and path.endswith(".crl"):
+            name = path[len("/crl/") : -len(".crl")]
+            try:
+                der = pki.crl(name).public_bytes(serialization.Encoding.DER)
+            except (OSError, ValueError):
+                self._send(404, b"no such CRL", "text/plain")
+                return
+            self._send(200, der, "application/pkix-crl")
+        elif path.startswith("/ca/") and path.endswith(".cer"):
+            name = path[len("/ca/") : -len(".cer")]
+            try:
+                der = pki.ca(name).public_bytes(serialization.Encoding.DER)
+            except KeyError:
+                self._send(404, b"no such CA", "text/plain")
+                return
+            self._send(200, der, "application/pkix-cert")
+        elif path.startswith("/ocsp/"):
+            try:
+                raw = base64.b64decode(path[len("/ocsp/") :].replace("%2B", "+").replace("%2F", "/"))
+            except ValueError:
+                self._send(400, b"", "application/ocsp-response")
+                return
+            self._send(200, answer(pki, raw), "application/ocsp-response")
+        else:
+            self._send(404, b"not found", "text/plain")
+
+    def do_POST(self) -> None:
+        try:
+            self._post()
+        except Exception:  # a broken request must not print tracebacks into the suite's output
+            self._send(500, b"", "text/plain")
+
+    def _post(self) -> None:
+        pki = self.server.pki
+        self.server.requests_seen.append(f"POST {self.path}")
+        length = int(self.headers.get("Content-Length") or 0)
+        if pki is None or not self.path.startswith("/ocsp") or not 0 < length <= MAX_REQUEST:
+            self._send(400, b"", "text/plain")
+            return
+        self._send(200, answer(pki, self.rfile.read(length)), "application/ocsp-response")
+
+
+def answer(pki: Pki, request_der: bytes) -> bytes:
+    """A signed OCSP response (DER) to ``request_der``, or an unsuccessful one when it cannot be parsed."""
+    try:
+        req = ocsp.load_der_ocsp_request(request_der)
+    except ValueError:
+        return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST).public_bytes(
+            serialization.Encoding.DER
+        )
+    issuer = _find_issuer(pki, req)
+    if issuer is None:
+        return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(
+            serialization.Encoding.DER
+        )
+    name, ca_cert = issuer
+    status_text, revoked_at = pki.ocsp_status(name, req.serial_number)
+    status = {
+        "good": ocsp.OCSPCertStatus.GOOD,
+        "revoked": ocsp.OCSPCertStatus.REVOKED,
+    }.get(status_text, ocsp.OCSPCertStatus.UNKNOWN)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    builder = (
+        ocsp.OCSPResponseBuilder()
+        .add_response_by_hash(
+            issuer_name_hash=req.issuer_name_hash,
+            issuer_key_hash=req.issuer_key_hash,
+            serial_number=req.serial_number,
+            algorithm=req.hash_algorithm,
+            cert_status=status,
+            this_update=now - dt.timedelta(minutes=1),
+            next_update=now + dt.timedelta(hours=1),
+            revocation_time=revoked_at if status is ocsp.OCSPCertStatus.REVOKED else None,
+            revocation_reason=x509.ReasonFlags.key_compromise if status is ocsp.OCSPCertStatus.REVOKED else None,
+        )
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, ca_cert)
+    )
+    try:
+        nonce = req.extensions.get_extension_for_oid(OCSPExtensionOID.NONCE).value
+        builder = builder.add_extension(nonce, critical=False)
+    except x509.ExtensionNotFound:
+        pass
+    return builder.sign(pki.ca_key(name), hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def _find_issuer(pki: Pki, req: ocsp.OCSPRequest) -> tuple[str, x509.Certificate] | None:
+    for name in pki.ca_names():
+        cert = pki.ca(name)
+        name_hash = _digest(req.hash_algorithm, cert.subject.public_bytes())
+        key_bits = _spki_bits(cert)
+        if name_hash == req.issuer_name_hash and _digest(req.hash_algorithm, key_bits) == req.issuer_key_hash:
+            return name, cert
+    return None
+
+
+def _digest(algorithm: hashes.HashAlgorithm, data: bytes) -> bytes:
+    h = hashlib.new(algorithm.name)
+    h.update(data)
+    return h.digest()
+
+
+def _spki_bits(cert: x509.Certificate) -> bytes:
+    """The subjectPublicKey BIT STRING contents (RFC 6960 issuerKeyHash input): PKCS#1 for RSA CAs."""
+    key = cert.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise TypeError("the look-alike PKI only has RSA CAs")
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+
+
+class Publisher:
+    """CRL/CA/OCSP publication over plain HTTP on loopback.
+
+    ``Publisher(port=DEFAULT_PORT)`` binds at once, falling back to an ephemeral port when the
+    default one is taken (another run, a nested test session); ``url`` is final from then on.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, advertised: str | None = None) -> None:
+        try:
+            self._httpd = _Server((host, port), _Handler)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or port == 0:
+                raise
+            self._httpd = _Server((host, 0), _Handler)
+        self._httpd.requests_seen = []
+        self._httpd.timeout = 0.5
+        self.host, self.port = self._httpd.server_address[:2]  # type: ignore[misc]
+        self.url = advertised or f"http://{self.host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    @property
+    def requests_seen(self) -> list[str]:
+        return self._httpd.requests_seen
+
+    def serve(self, pki: Pki) -> Publisher:
+        self._httpd.pki = pki
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="recette-sas-ocsp", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+        self._httpd.server_close()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True

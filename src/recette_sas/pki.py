@@ -1,0 +1,769 @@
+"""Look-alike IGC Santé PKI: both hierarchies, SAS's leaves, and a catalogue of one-defect certificates.
+
+The CAs carry the real IGC Santé DNs (``domain-notes.md`` §3) with keys of our own, so an editor's
+server configured with this PKI behaves as it will with the real chain, while every negative
+certificate the suite needs can be minted. Each negative certificate differs from the valid SAS leaf of
+its environment by exactly one defect (same key, same subject, same issuer, same extensions, same
+validity, except the one thing the defect names; the serial always differs so revocation is per
+certificate).
+
+Layout on disk (``cache_dir``)::
+
+    material/          keys (mode 0600) and CA certificates: expensive (RSA-4096), kept until near expiry
+    issued/<profile>/  leaves, chains and CRLs for one responder URL: cheap, re-issued when the URL changes
+
+Building happens in a temporary folder renamed into place, so an interrupted build leaves nothing
+half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+
+from .environments import (
+    ENVIRONMENT_KEYS,
+    Hierarchy,
+    SasSubject,
+    UsageError,
+    get_environment,
+    other_environment,
+)
+from .identity import Identity, certificate_pem
+
+PROFILE_VERSION = 3
+DEFAULT_HORIZON = dt.timedelta(days=30)
+CA_VALIDITY = dt.timedelta(days=3650)
+LEAF_VALIDITY = dt.timedelta(days=3 * 365)
+CRL_VALIDITY = dt.timedelta(days=90)
+
+
+class Defect(str, enum.Enum):
+    """The one thing a negative certificate gets wrong (the value is what scenarios name)."""
+
+    VALIDE = "valide"
+    AUTO_SIGNE = "auto-signe"
+    AC_IMPOSTEUR = "ac-imposteur"
+    AC_ETRANGERE = "ac-etrangere"
+    AUTRE_HIERARCHIE = "autre-hierarchie"
+    EXPIRE = "expire"
+    PAS_ENCORE_VALIDE = "pas-encore-valide"
+    EKU_SERVEUR = "eku-serveur"
+    SANS_SIGNATURE_NUMERIQUE = "sans-signature-numerique"
+    FEUILLE_CA = "feuille-ca"
+    SIGNE_PAR_FEUILLE = "signe-par-feuille"
+    RSA_1024 = "rsa-1024"
+    SHA1 = "sha1"
+    REVOQUE = "revoque"
+    REVOQUE_OCSP = "revoque-ocsp"
+    MAUVAIS_CN = "mauvais-cn"
+    MAUVAIS_OU = "mauvais-ou"
+    AUTRE_ENVIRONNEMENT = "autre-environnement"
+    CN_CASSE = "cn-casse"
+    CN_ESPACE_DEBUT = "cn-espace-debut"
+    CN_ESPACE_FIN = "cn-espace-fin"
+    CN_PREFIXE = "cn-prefixe"
+    CN_SUFFIXE = "cn-suffixe"
+    DEUX_CN = "deux-cn"
+    NOM_DANS_SAN = "nom-dans-san"
+
+    @classmethod
+    def parse(cls, value: str) -> Defect:
+        try:
+            return cls(value)
+        except ValueError:
+            raise UsageError(f"unknown certificate defect {value!r}") from None
+
+
+DEFECT_DESCRIPTIONS: dict[Defect, str] = {
+    Defect.VALIDE: "certificat SAS valide",
+    Defect.AUTO_SIGNE: "auto-signé avec le sujet exact de SAS",
+    Defect.AC_IMPOSTEUR: "émis par une AC imposteur portant les DN de l'IGC Santé, avec d'autres clés",
+    Defect.AC_ETRANGERE: "émis par une AC sans rapport avec l'IGC Santé",
+    Defect.AUTRE_HIERARCHIE: "sujet de SAS signé par l'autre hiérarchie IGC (TEST ↔ production)",
+    Defect.EXPIRE: "expiré",
+    Defect.PAS_ENCORE_VALIDE: "pas encore valide",
+    Defect.EKU_SERVEUR: "usage étendu serverAuth seulement",
+    Defect.SANS_SIGNATURE_NUMERIQUE: "keyUsage sans digitalSignature",
+    Defect.FEUILLE_CA: "certificat feuille marqué CA:TRUE",
+    Defect.SIGNE_PAR_FEUILLE: "signé par un autre certificat feuille",
+    Defect.RSA_1024: "clé RSA de 1024 bits",
+    Defect.SHA1: "signé en SHA-1",
+    Defect.REVOQUE: "révoqué (dans la CRL et pour l'OCSP)",
+    Defect.REVOQUE_OCSP: "révoqué depuis la dernière CRL (seul l'OCSP le sait)",
+    Defect.MAUVAIS_CN: "CN d'une autre application",
+    Defect.MAUVAIS_OU: "bon CN, OU d'une autre structure",
+    Defect.AUTRE_ENVIRONNEMENT: "sujet SAS d'un autre environnement ANS",
+    Defect.CN_CASSE: "CN de SAS en majuscules",
+    Defect.CN_ESPACE_DEBUT: "CN de SAS précédé d'une espace",
+    Defect.CN_ESPACE_FIN: "CN de SAS suivi d'une espace",
+    Defect.CN_PREFIXE: "CN de SAS précédé d'un caractère",
+    Defect.CN_SUFFIXE: "CN de SAS suivi d'un suffixe",
+    Defect.DEUX_CN: "deux attributs CN, dont celui de SAS",
+    Defect.NOM_DANS_SAN: "nom de SAS seulement dans subjectAltName",
+}
+
+WRONG_CN = "application-tierce-editeur"
+WRONG_OU = "499700999999001"
+SECOND_CN = "application-tierce"
+CN_SUFFIX = ".evil"
+
+
+def _dn(*, test: bool, cn: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ASIP-SANTE"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "0002 187512751"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "IGC-SANTE TEST" if test else "IGC-SANTE"),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class CaSpec:
+    """A CA of the look-alike PKI: its file name, DN, issuer and key size."""
+
+    name: str
+    dn: x509.Name
+    issuer: str | None
+    key_bits: int
+
+
+def _hierarchy_specs(h: Hierarchy, *, prefix: str = "", key_bits: int = 4096) -> tuple[CaSpec, CaSpec]:
+    test = h is Hierarchy.TEST
+    suffix = "-TEST" if test else ""
+    cn_prefix = "TEST " if test else ""
+    root = CaSpec(
+        f"{prefix}ACR-EL{suffix}", _dn(test=test, cn=f"{cn_prefix}AC RACINE IGC-SANTE ELEMENTAIRE"), None, key_bits
+    )
+    inter = CaSpec(
+        f"{prefix}ACI-EL-ORG{suffix}",
+        _dn(test=test, cn=f"{cn_prefix}AC IGC-SANTE ELEMENTAIRE ORGANISATIONS"),
+        root.name,
+        key_bits,
+    )
+    return root, inter
+
+
+GENUINE = {h: _hierarchy_specs(h) for h in Hierarchy}
+# Impostors reuse the exact IGC DNs with other keys; their key size is not what they get wrong.
+IMPOSTORS = {h: _hierarchy_specs(h, prefix="IMPOSTEUR-", key_bits=2048) for h in Hierarchy}
+UNRELATED = CaSpec(
+    "AC-ETRANGERE",
+    x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "AC ETRANGERE A L'IGC SANTE"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "AC SANS RAPPORT"),
+        ]
+    ),
+    None,
+    2048,
+)
+ALL_CAS: tuple[CaSpec, ...] = (
+    *GENUINE[Hierarchy.TEST],
+    *GENUINE[Hierarchy.PRODUCTION],
+    *IMPOSTORS[Hierarchy.TEST],
+    *IMPOSTORS[Hierarchy.PRODUCTION],
+    UNRELATED,
+)
+_CA_BY_NAME = {c.name: c for c in ALL_CAS}
+
+# Leaf keys: one per environment (every defect but RSA-1024 reuses it), a signer leaf, a weak key.
+LEAF_KEYS: dict[str, int] = {**{f"leaf-{e}": 2048 for e in ENVIRONMENT_KEYS}, "leaf-signer": 2048, "leaf-weak": 1024}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _load_key(path: Path) -> rsa.RSAPrivateKey:
+    # Our own keys, written by _build_material: the (slow, ~120 ms per key) RSA consistency check
+    # guards against hostile keys, which these are not.
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
+def _ski(key: rsa.RSAPublicKey) -> x509.SubjectKeyIdentifier:
+    return x509.SubjectKeyIdentifier.from_public_key(key)
+
+
+def _build_material(work: Path, now: dt.datetime) -> None:
+    """Generate every key and CA certificate (the expensive part)."""
+    keys_dir = work / "keys"
+    certs_dir = work / "ca"
+    keys_dir.mkdir(parents=True)
+    certs_dir.mkdir()
+    keys: dict[str, rsa.RSAPrivateKey] = {}
+    for spec in ALL_CAS:
+        keys[spec.name] = rsa.generate_private_key(public_exponent=65537, key_size=spec.key_bits)
+        _write_private(keys_dir / f"{spec.name}.key.pem", _key_pem(keys[spec.name]))
+    for name, bits in LEAF_KEYS.items():
+        _write_private(
+            keys_dir / f"{name}.key.pem",
+            _key_pem(rsa.generate_private_key(public_exponent=65537, key_size=bits)),
+        )
+    certs: dict[str, x509.Certificate] = {}
+    for spec in ALL_CAS:  # roots come before the intermediates they sign
+        key = keys[spec.name]
+        issuer_cert = certs[spec.issuer] if spec.issuer else None
+        issuer_key = keys[spec.issuer] if spec.issuer else key
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(spec.dn)
+            .issuer_name(issuer_cert.subject if issuer_cert else spec.dn)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + CA_VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0 if spec.issuer else None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(_ski(key.public_key()), critical=False)
+        )
+        if issuer_cert is not None:
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+            )
+        certs[spec.name] = builder.sign(issuer_key, hashes.SHA256())
+        (certs_dir / f"{spec.name}.pem").write_bytes(certificate_pem(certs[spec.name]))
+    (work / "material.json").write_text(
+        json.dumps({"profile_version": PROFILE_VERSION, "created": now.isoformat()}, indent=2)
+    )
+
+
+@dataclass(frozen=True)
+class _LeafPlan:
+    """How one certificate of the catalogue is made."""
+
+    subject: x509.Name
+    issuer: str  # CA name, or "self", or "leaf-signer"
+    key: str
+    chain: tuple[str, ...]  # what is sent after the leaf (CA names, or "leaf-signer")
+    not_before: dt.datetime
+    not_after: dt.datetime
+    eku: tuple[x509.ObjectIdentifier, ...] = (ExtendedKeyUsageOID.CLIENT_AUTH,)
+    digital_signature: bool = True
+    key_encipherment: bool = False
+    ca: bool = False
+    san: tuple[str, ...] = ()
+    hash_name: str = "sha256"
+
+
+def _replace_cn(subject: SasSubject, cn: str) -> x509.Name:
+    return SasSubject(c=subject.c, st=subject.st, o=subject.o, ou=subject.ou, cn=cn).to_name()
+
+
+def _plans(env_key: str, now: dt.datetime) -> dict[Defect, _LeafPlan]:
+    env = get_environment(env_key)
+    h = env.hierarchy
+    root, inter = (s.name for s in GENUINE[h])
+    other_inter = GENUINE[h.other][1].name
+    imp_inter = IMPOSTORS[h][1].name
+    subject = env.subject
+    base = _LeafPlan(
+        subject=subject.to_name(),
+        issuer=inter,
+        key=f"leaf-{env_key}",
+        chain=(inter,),
+        not_before=now - dt.timedelta(days=1),
+        not_after=now + LEAF_VALIDITY,
+    )
+
+    def v(**changes: Any) -> _LeafPlan:
+        return _LeafPlan(**{**base.__dict__, **changes})
+
+    two_cn = x509.Name(
+        [*subject.to_name(), x509.NameAttribute(NameOID.COMMON_NAME, SECOND_CN)]
+    )
+    san_only = _replace_cn(subject, WRONG_CN)
+    return {
+        Defect.VALIDE: base,
+        Defect.AUTO_SIGNE: v(issuer="self", chain=()),
+        Defect.AC_IMPOSTEUR: v(issuer=imp_inter, chain=(imp_inter,)),
+        Defect.AC_ETRANGERE: v(issuer=UNRELATED.name, chain=(UNRELATED.name,)),
+        Defect.AUTRE_HIERARCHIE: v(issuer=other_inter, chain=(other_inter,)),
+        Defect.EXPIRE: v(not_before=now - dt.timedelta(days=400), not_after=now - dt.timedelta(days=30)),
+        Defect.PAS_ENCORE_VALIDE: v(
+            not_before=now + dt.timedelta(days=5 * 365), not_after=now + dt.timedelta(days=8 * 365)
+        ),
+        Defect.EKU_SERVEUR: v(eku=(ExtendedKeyUsageOID.SERVER_AUTH,)),
+        Defect.SANS_SIGNATURE_NUMERIQUE: v(digital_signature=False, key_encipherment=True),
+        Defect.FEUILLE_CA: v(ca=True),
+        Defect.SIGNE_PAR_FEUILLE: v(issuer="leaf-signer", chain=("leaf-signer", inter)),
+        Defect.RSA_1024: v(key="leaf-weak"),
+        Defect.SHA1: v(hash_name="sha1"),
+        Defect.REVOQUE: base,
+        Defect.REVOQUE_OCSP: base,
+        Defect.MAUVAIS_CN: v(subject=_replace_cn(subject, WRONG_CN)),
+        Defect.MAUVAIS_OU: v(
+            subject=SasSubject(c=subject.c, st=subject.st, o=subject.o, ou=WRONG_OU, cn=subject.cn).to_name()
+        ),
+        Defect.AUTRE_ENVIRONNEMENT: v(subject=other_environment(env_key).subject.to_name()),
+        Defect.CN_CASSE: v(subject=_replace_cn(subject, subject.cn.upper())),
+        Defect.CN_ESPACE_DEBUT: v(subject=_replace_cn(subject, " " + subject.cn)),
+        Defect.CN_ESPACE_FIN: v(subject=_replace_cn(subject, subject.cn + " ")),
+        Defect.CN_PREFIXE: v(subject=_replace_cn(subject, "x" + subject.cn)),
+        Defect.CN_SUFFIXE: v(subject=_replace_cn(subject, subject.cn + CN_SUFFIX)),
+        Defect.DEUX_CN: v(subject=two_cn),
+        Defect.NOM_DANS_SAN: v(subject=san_only, san=(subject.cn,)),
+    }
+
+
+def _signer_plan(env_key: str, now: dt.datetime) -> _LeafPlan:
+    """The leaf that signs ``signe-par-feuille``: a valid AUTH_CLI-like leaf of the same intermediate."""
+    env = get_environment(env_key)
+    inter = GENUINE[env.hierarchy][1].name
+    return _LeafPlan(
+        subject=_replace_cn(env.subject, "feuille-signataire"),
+        issuer=inter,
+        key="leaf-signer",
+        chain=(inter,),
+        not_before=now - dt.timedelta(days=1),
+        not_after=now + LEAF_VALIDITY,
+    )
+
+
+class Pki:
+    """The look-alike PKI, loaded from (or built into) a cache directory.
+
+    ``responder_url`` is the base URL of the suite's own CRL/OCSP publisher, written into every leaf's
+    CRL distribution point and OCSP AIA.
+    """
+
+    def __init__(self, root: Path, issued: Path, responder_url: str) -> None:
+        self.root = root
+        self.issued_dir = issued
+        self.responder_url = responder_url
+        self._certs: dict[str, x509.Certificate] = {}
+        self._keys: dict[str, rsa.RSAPrivateKey] = {}
+        for path in sorted((root / "material" / "ca").glob("*.pem")):
+            self._certs[path.name[: -len(".pem")]] = x509.load_pem_x509_certificate(path.read_bytes())
+        manifest = json.loads((issued / "issued.json").read_text())
+        self.created = dt.datetime.fromisoformat(manifest["created"])
+        self._revoked: dict[str, dict[int, dt.datetime]] = {
+            ca: {int(s, 16): dt.datetime.fromisoformat(t) for s, t in entries.items()}
+            for ca, entries in manifest["revoked"].items()
+        }
+        self._in_crl: dict[str, set[int]] = {ca: {int(s, 16) for s in v} for ca, v in manifest["in_crl"].items()}
+        self.crl_next_update = dt.datetime.fromisoformat(manifest["crl_next_update"])
+
+    # -- building -----------------------------------------------------------------------------
+    @classmethod
+    def load_or_build(
+        cls,
+        cache_dir: Path,
+        *,
+        responder_url: str,
+        horizon: dt.timedelta = DEFAULT_HORIZON,
+    ) -> Pki:
+        """The PKI for ``responder_url``, reusing what the cache holds while it stays valid over ``horizon``."""
+        cache_dir = Path(cache_dir)
+        _ensure_writable(cache_dir)
+        now = _now()
+        material = cache_dir / "material"
+        if not _material_fresh(material, now, horizon):
+            _replace_dir(material, lambda work: _build_material(work, now))
+        profile = hashlib.sha256(f"{PROFILE_VERSION}|{responder_url}".encode()).hexdigest()[:16]
+        issued = cache_dir / "issued" / profile
+        if not _issued_fresh(issued, material, now, horizon):
+            issued.parent.mkdir(parents=True, exist_ok=True)
+            _replace_dir(issued, lambda work: _issue_all(work, material, responder_url, now))
+        _prune_issued(cache_dir / "issued", keep=issued)
+        return cls(cache_dir, issued, responder_url)
+
+    # -- queries ------------------------------------------------------------------------------
+    def ca_names(self) -> tuple[str, ...]:
+        return tuple(self._certs)
+
+    def ca(self, name: str) -> x509.Certificate:
+        return self._certs[name]
+
+    def ca_key(self, name: str) -> rsa.RSAPrivateKey:
+        """A CA's private key: for the suite's own OCSP responder only."""
+        if name not in self._keys:
+            self._keys[name] = _load_key(self.root / "material" / "keys" / f"{name}.key.pem")
+        return self._keys[name]
+
+    def hierarchy(self, h: Hierarchy) -> tuple[x509.Certificate, x509.Certificate]:
+        """(root, intermediate) of a genuine look-alike hierarchy."""
+        root, inter = GENUINE[h]
+        return self._certs[root.name], self._certs[inter.name]
+
+    def hierarchy_names(self, h: Hierarchy) -> tuple[str, str]:
+        root, inter = GENUINE[h]
+        return root.name, inter.name
+
+    def crl_path(self, ca_name: str) -> Path:
+        return self.issued_dir / "crl" / f"{ca_name}.crl.pem"
+
+    def crl(self, ca_name: str) -> x509.CertificateRevocationList:
+        return x509.load_pem_x509_crl(self.crl_path(ca_name).read_bytes())
+
+    def crls(self, h: Hierarchy) -> tuple[x509.CertificateRevocationList, ...]:
+        """CRLs for every CA of a hierarchy (root too: terminators refuse everyone without it)."""
+        return tuple(self.crl(n) for n in self.hierarchy_names(h))
+
+    def identity(self, env_key: str, defect: Defect = Defect.VALIDE, *, send_chain: bool = True) -> Identity:
+        """What SAS of ``env_key`` presents with ``defect``; ``send_chain=False`` sends the leaf alone."""
+        get_environment(env_key)
+        folder = self.issued_dir / "leaves" / env_key / defect.value
+        leaf = x509.load_pem_x509_certificate((folder / "leaf.pem").read_bytes())
+        chain = tuple(x509.load_pem_x509_certificates((folder / "chain.pem").read_bytes())) if (
+            folder / "chain.pem"
+        ).stat().st_size else ()
+        certfile = folder / ("fullchain.pem" if send_chain else "leaf.pem")
+        label = f"{env_key}:{defect.value}" + ("" if send_chain else ":feuille-seule")
+        return Identity(
+            label=label,
+            leaf=leaf,
+            chain=chain if send_chain else (),
+            certfile=certfile,
+            keyfile=folder / "key.pem",
+        )
+
+    def ocsp_status(self, issuer_name: str, serial: int) -> tuple[str, dt.datetime | None]:
+        """("good" | "revoked" | "unknown", revocation time) for a serial issued by ``issuer_name``."""
+        revoked = self._revoked.get(issuer_name, {})
+        if serial in revoked:
+            return "revoked", revoked[serial]
+        if serial in self._known_serials().get(issuer_name, set()):
+            return "good", None
+        return "unknown", None
+
+    def _known_serials(self) -> dict[str, set[int]]:
+        if not hasattr(self, "_known"):
+            manifest = json.loads((self.issued_dir / "issued.json").read_text())
+            self._known = {ca: {int(s, 16) for s in v} for ca, v in manifest["issued"].items()}
+        return self._known
+
+    def fingerprints(self) -> dict[str, str]:
+        """SHA-256 of each genuine look-alike CA (for reports: which PKI a run used)."""
+        return {
+            spec.name: self._certs[spec.name].fingerprint(hashes.SHA256()).hex()
+            for h in Hierarchy
+            for spec in GENUINE[h]
+        }
+
+    def expires_soon(self, *, within: dt.timedelta) -> bool:
+        return self.crl_next_update < _now() + within
+
+
+def _ensure_writable(cache_dir: Path) -> None:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=cache_dir, prefix=".write-test-", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise UsageError(f"PKI cache directory {cache_dir}: not writable ({exc.strerror or exc})") from None
+
+
+def _replace_dir(target: Path, build: Any) -> None:
+    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    try:
+        build(work)
+        if target.exists():
+            old = target.with_name(f".{target.name}-old-{os.getpid()}")
+            target.rename(old)
+            work.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            work.rename(target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _material_fresh(material: Path, now: dt.datetime, horizon: dt.timedelta) -> bool:
+    try:
+        meta = json.loads((material / "material.json").read_text())
+        if meta.get("profile_version") != PROFILE_VERSION:
+            return False
+        for spec in ALL_CAS:
+            cert = x509.load_pem_x509_certificate((material / "ca" / f"{spec.name}.pem").read_bytes())
+            if cert.not_valid_after_utc < now + horizon + LEAF_VALIDITY:
+                return False
+            if not (material / "keys" / f"{spec.name}.key.pem").is_file():
+                return False
+        return all((material / "keys" / f"{k}.key.pem").is_file() for k in LEAF_KEYS)
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _issued_fresh(issued: Path, material: Path, now: dt.datetime, horizon: dt.timedelta) -> bool:
+    try:
+        meta = json.loads((issued / "issued.json").read_text())
+        material_meta = json.loads((material / "material.json").read_text())
+        if meta.get("material_created") != material_meta["created"]:
+            return False
+        if dt.datetime.fromisoformat(meta["crl_next_update"]) < now + horizon:
+            return False
+        if dt.datetime.fromisoformat(meta["leaf_not_after"]) < now + horizon:
+            return False
+        if dt.datetime.fromisoformat(meta["not_yet_valid_from"]) < now + horizon:
+            return False
+        return True
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _prune_issued(issued_root: Path, *, keep: Path, most: int = 6) -> None:
+    """Keep the cache bounded: at most ``most`` issued sets (one per responder URL), newest first."""
+    sets = sorted(
+        (p for p in issued_root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in [p for p in sets if p != keep][most - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime) -> None:
+    """Issue every leaf of the catalogue and the CRLs, for one responder URL."""
+    certs = {
+        p.name[: -len(".pem")]: x509.load_pem_x509_certificate(p.read_bytes())
+        for p in (material / "ca").glob("*.pem")
+    }
+    keys: dict[str, rsa.RSAPrivateKey] = {}
+
+    def key(name: str) -> rsa.RSAPrivateKey:
+        if name not in keys:
+            keys[name] = _load_key(material / "keys" / f"{name}.key.pem")
+        return keys[name]
+
+    base = responder_url.rstrip("/")
+    issued: dict[str, set[int]] = {}
+    revoked: dict[str, dict[int, dt.datetime]] = {}
+    in_crl: dict[str, set[int]] = {}
+    leaves_dir = work / "leaves"
+    latest_not_yet_valid = now + dt.timedelta(days=5 * 365)
+    for env_key in ENVIRONMENT_KEYS:
+        signer_plan = _signer_plan(env_key, now)
+        signer = _sign(signer_plan, certs, key, base)
+        issued.setdefault(signer_plan.issuer, set()).add(signer.serial_number)
+        certs_for_chain = {**certs, "leaf-signer": signer}
+        for defect, plan in _plans(env_key, now).items():
+            cert = _sign(plan, certs_for_chain, key, base)
+            if plan.issuer in certs:
+                issued.setdefault(plan.issuer, set()).add(cert.serial_number)
+            if defect in (Defect.REVOQUE, Defect.REVOQUE_OCSP):
+                revoked.setdefault(plan.issuer, {})[cert.serial_number] = now - dt.timedelta(hours=1)
+                if defect is Defect.REVOQUE:
+                    in_crl.setdefault(plan.issuer, set()).add(cert.serial_number)
+            folder = leaves_dir / env_key / defect.value
+            folder.mkdir(parents=True)
+            chain = b"".join(certificate_pem(certs_for_chain[n]) for n in plan.chain)
+            leaf_pem = certificate_pem(cert)
+            (folder / "leaf.pem").write_bytes(leaf_pem)
+            (folder / "chain.pem").write_bytes(chain)
+            (folder / "fullchain.pem").write_bytes(leaf_pem + chain)
+            _write_private(folder / "key.pem", _key_pem(key(plan.key)))
+    crl_dir = work / "crl"
+    crl_dir.mkdir()
+    next_update = now + CRL_VALIDITY
+    for spec in ALL_CAS:
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(certs[spec.name].subject)
+            .last_update(now - dt.timedelta(minutes=5))
+            .next_update(next_update)
+            .add_extension(x509.CRLNumber(1), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(key(spec.name).public_key()), critical=False
+            )
+        )
+        for serial in sorted(in_crl.get(spec.name, set())):
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder()
+                .serial_number(serial)
+                .revocation_date(revoked[spec.name][serial])
+                .build()
+            )
+        crl = builder.sign(key(spec.name), hashes.SHA256())
+        (crl_dir / f"{spec.name}.crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    (work / "issued.json").write_text(
+        json.dumps(
+            {
+                "profile_version": PROFILE_VERSION,
+                "responder_url": responder_url,
+                "created": now.isoformat(),
+                "material_created": json.loads((material / "material.json").read_text())["created"],
+                "crl_next_update": next_update.isoformat(),
+                "leaf_not_after": (now + LEAF_VALIDITY).isoformat(),
+                "not_yet_valid_from": latest_not_yet_valid.isoformat(),
+                "issued": {ca: sorted(format(s, "x") for s in v) for ca, v in issued.items()},
+                "revoked": {
+                    ca: {format(s, "x"): t.isoformat() for s, t in v.items()} for ca, v in revoked.items()
+                },
+                "in_crl": {ca: sorted(format(s, "x") for s in v) for ca, v in in_crl.items()},
+            },
+            indent=2,
+        )
+    )
+
+
+def _sign(
+    plan: _LeafPlan,
+    certs: dict[str, x509.Certificate],
+    key: Any,
+    base_url: str,
+) -> x509.Certificate:
+    leaf_key = key(plan.key)
+    if plan.issuer == "self":
+        issuer_name, issuer_key = plan.subject, leaf_key
+    else:
+        issuer_cert = certs[plan.issuer]
+        issuer_name = issuer_cert.subject
+        issuer_key = key("leaf-signer" if plan.issuer == "leaf-signer" else plan.issuer)
+    crl_name = plan.issuer if plan.issuer in _CA_BY_NAME else "ACI-EL-ORG-TEST"
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(plan.subject)
+        .issuer_name(issuer_name)
+        .public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(plan.not_before)
+        .not_valid_after(plan.not_after)
+        .add_extension(x509.BasicConstraints(ca=plan.ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=plan.digital_signature,
+                content_commitment=False,
+                key_encipherment=plan.key_encipherment,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage(list(plan.eku)), critical=False)
+        .add_extension(_ski(leaf_key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+        )
+        .add_extension(
+            x509.CRLDistributionPoints(
+                [
+                    x509.DistributionPoint(
+                        full_name=[x509.UniformResourceIdentifier(f"{base_url}/crl/{crl_name}.crl")],
+                        relative_name=None,
+                        reasons=None,
+                        crl_issuer=None,
+                    )
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(f"{base_url}/ocsp")
+                    ),
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.CA_ISSUERS,
+                        x509.UniformResourceIdentifier(f"{base_url}/ca/{crl_name}.cer"),
+                    ),
+                ]
+            ),
+            critical=False,
+        )
+    )
+    if plan.san:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in plan.san]), critical=False
+        )
+    cert = builder.sign(issuer_key, hashes.SHA256())
+    return _resign_sha1(cert, issuer_key) if plan.hash_name == "sha1" else cert
+
+
+_SHA256_RSA = bytes.fromhex("06092a864886f70d01010b")
+_SHA1_RSA = bytes.fromhex("06092a864886f70d010105")
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    return bytes([tag]) + _der_length(len(content)) + content
+
+
+def _resign_sha1(cert: x509.Certificate, issuer_key: rsa.RSAPrivateKey) -> x509.Certificate:
+    """Re-sign ``cert`` with sha1WithRSAEncryption, which cryptography's builder no longer produces.
+
+    Both algorithm OIDs have the same DER length, so the TBS keeps its shape; only the signature
+    algorithm and the signature change (the one defect the catalogue wants).
+    """
+    tbs = cert.tbs_certificate_bytes
+    if tbs.count(_SHA256_RSA) != 1:
+        raise ValueError("unexpected TBS layout for SHA-1 re-signing")
+    tbs = tbs.replace(_SHA256_RSA, _SHA1_RSA)
+    signature = issuer_key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())
+    algorithm = _der(0x30, _SHA1_RSA + b"\x05\x00")
+    der = _der(0x30, tbs + algorithm + _der(0x03, b"\x00" + signature))
+    return x509.load_der_x509_certificate(der)
+
+
+def issuer_name_for(pki: Pki, cert: x509.Certificate) -> str | None:
+    """The name of the look-alike CA that issued ``cert`` (by DN and signature), if any."""
+    for name, ca_cert in pki._certs.items():
+        if ca_cert.subject != cert.issuer:
+            continue
+        try:
+            cert.verify_directly_issued_by(ca_cert)
+        except (ValueError, TypeError, Exception):
+            continue
+        return name
+    return None
+
+
+def iter_defects(*, include_valid: bool = False) -> Iterable[Defect]:
+    return (d for d in Defect if include_valid or d is not Defect.VALIDE)
