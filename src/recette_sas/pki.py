@@ -45,7 +45,7 @@ from .environments import (
 )
 from .identity import Identity, certificate_pem
 
-PROFILE_VERSION = 3
+PROFILE_VERSION = 4
 DEFAULT_HORIZON = dt.timedelta(days=30)
 CA_VALIDITY = dt.timedelta(days=3650)
 LEAF_VALIDITY = dt.timedelta(days=3 * 365)
@@ -183,7 +183,6 @@ ALL_CAS: tuple[CaSpec, ...] = (
     *IMPOSTORS[Hierarchy.PRODUCTION],
     UNRELATED,
 )
-_CA_BY_NAME = {c.name: c for c in ALL_CAS}
 
 # Leaf keys: one per environment (every defect but RSA-1024 reuses it), a signer leaf, a weak key.
 LEAF_KEYS: dict[str, int] = {**{f"leaf-{e}": 2048 for e in ENVIRONMENT_KEYS}, "leaf-signer": 2048, "leaf-weak": 1024}
@@ -289,6 +288,7 @@ class _LeafPlan:
     ca: bool = False
     san: tuple[str, ...] = ()
     hash_name: str = "sha256"
+    pointer: str = ""  # the CA whose CRL/OCSP/caIssuers URLs the leaf carries: always the genuine one
 
 
 def _replace_cn(subject: SasSubject, cn: str) -> x509.Name:
@@ -309,6 +309,7 @@ def _plans(env_key: str, now: dt.datetime) -> dict[Defect, _LeafPlan]:
         chain=(inter,),
         not_before=now - dt.timedelta(days=1),
         not_after=now + LEAF_VALIDITY,
+        pointer=inter,
     )
 
     def v(**changes: Any) -> _LeafPlan:
@@ -362,6 +363,7 @@ def _signer_plan(env_key: str, now: dt.datetime) -> _LeafPlan:
         chain=(inter,),
         not_before=now - dt.timedelta(days=1),
         not_after=now + LEAF_VALIDITY,
+        pointer=inter,
     )
 
 
@@ -656,7 +658,7 @@ def _sign(
         issuer_cert = certs[plan.issuer]
         issuer_name = issuer_cert.subject
         issuer_key = key("leaf-signer" if plan.issuer == "leaf-signer" else plan.issuer)
-    crl_name = plan.issuer if plan.issuer in _CA_BY_NAME else "ACI-EL-ORG-TEST"
+    crl_name = plan.pointer
     builder = (
         x509.CertificateBuilder()
         .subject_name(plan.subject)
