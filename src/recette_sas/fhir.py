@@ -179,7 +179,9 @@ class FhirApp:
                 if _has_identifier(stored.resource, system if sep else None, value)
             ]
             if len(matches) > 1:
-                return error_response(412, "identifier matches more than one Practitioner", code="multiple-matches")
+                return error_response(
+                    412, "identifier matches more than one Practitioner", code="multiple-matches"
+                )
             if not matches:
                 # Keep the searched identifier so that the next PUT on it finds this account.
                 if not _has_identifier(parsed, system if sep else None, value):

@@ -1,0 +1,12 @@
+"""recette-sas: the pytest plugins that make up the suite (step modules pytest never loads are invisible)."""
+
+pytest_plugins = [
+    "fixtures.options",
+    "fixtures.matrix",
+    "fixtures.pki",
+    "fixtures.targets",
+    "fixtures.markers",
+    "fixtures.levels",
+    "steps.serveur_steps",
+    "steps.verdict_steps",
+]

@@ -1,0 +1,47 @@
+# language: fr
+@serveur @agregation @regulateurs @recette @preproduction @production
+Fonctionnalité: Le CN et l'OU du certificat sont ceux de SAS pour l'environnement
+  Derrière une chaîne IGC Santé valide, l'application de l'éditeur vérifie que le sujet est exactement
+  celui de SAS pour l'environnement (CN et OU), tel que la couche TLS l'a vérifié.
+
+  Contexte:
+    Soit le serveur de l'éditeur qui répond à l'environnement ANS
+
+  Plan du scénario: Un certificat IGC Santé qui n'est pas celui de SAS est refusé
+    Soit la plateforme SAS présente un certificat « <défaut> »
+    Quand elle appelle le flux
+    Alors l'appel est refusé
+
+    @SRV-CN @bloquant
+    Exemples: CN
+      | défaut       |
+      | mauvais-cn   |
+      | cn-prefixe   |
+      | cn-suffixe   |
+      | deux-cn      |
+      | nom-dans-san |
+
+    @SRV-OU @bloquant
+    Exemples: OU
+      | défaut     |
+      | mauvais-ou |
+
+    @REC-CN-CASSE @recommande
+    Exemples: casse et espaces
+      | défaut          |
+      | cn-casse        |
+      | cn-espace-debut |
+      | cn-espace-fin   |
+
+  @SRV-CORRESPONDANCE @bloquant
+  Scénario: Le certificat SAS d'un autre environnement n'est accepté que si la correspondance l'exige
+    Soit la plateforme SAS présente un certificat « autre-environnement »
+    Quand elle appelle le flux
+    Alors l'appel est accepté si la correspondance des environnements l'exige, refusé sinon
+
+  @SRV-IDENTITE-TLS @bloquant
+  Scénario: Des en-têtes d'identité forgés ne remplacent pas le certificat
+    Soit la plateforme SAS présente un certificat « mauvais-cn »
+    Et la requête porte des en-têtes d'identité forgés au nom de SAS
+    Quand elle appelle le flux
+    Alors l'appel est refusé

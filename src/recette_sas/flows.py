@@ -1,0 +1,85 @@
+"""The SAS → editor requests of the two server-role flows (ANS FHIR IG "Service d'Accès aux Soins")."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import uuid
+
+from cryptography.hazmat.primitives import serialization
+
+from .environments import SasSubject
+from .identity import Identity
+from .probe import HttpRequest
+
+FLOWS: tuple[str, ...] = ("agregation", "regulateurs")
+FLOW_LABELS = {"agregation": "agrégation des créneaux", "regulateurs": "gestion des comptes régulateurs"}
+
+_ACCEPT = ("Accept", "application/fhir+json")
+_RPPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
+_SAS_ACCOUNT_SYSTEM = "urn:oid:1.2.250.1.213.3.6"
+_RPPS = "810000000001"
+
+
+def _practitioner(account_id: str) -> bytes:
+    return json.dumps(
+        {
+            "resourceType": "Practitioner",
+            "identifier": [{"system": _SAS_ACCOUNT_SYSTEM, "value": account_id}],
+            "active": True,
+            "name": [{"family": "REGULATEUR", "given": ["Recette"]}],
+        }
+    ).encode()
+
+
+def flow_request(flow: str, *, base_path: str = "") -> HttpRequest:
+    """The request SAS sends first in ``flow``: a slot search, or an account creation."""
+    if flow == "agregation":
+        query = urllib.parse.urlencode(
+            [
+                ("start", "ge2026-12-01T00:00:00+01:00"),
+                ("start", "le2026-12-02T00:00:00+01:00"),
+                ("schedule.actor:Practitioner.identifier", f"{_RPPS_SYSTEM}|8{_RPPS}"),
+                ("status", "free"),
+                ("_include", "Slot:schedule"),
+                ("_include:iterate", "Schedule:actor"),
+            ]
+        )
+        return HttpRequest(method="GET", path=f"{base_path}/Slot?{query}", headers=(_ACCEPT,), body=None)
+    if flow == "regulateurs":
+        # A fresh account per call: SAS never creates the same regulator account twice.
+        return HttpRequest(
+            method="POST",
+            path=f"{base_path}/Practitioner",
+            headers=(_ACCEPT, ("Content-Type", "application/fhir+json")),
+            body=_practitioner(str(uuid.uuid4())),
+        )
+    raise ValueError(f"unknown flow {flow!r}")
+
+
+def update_request(*, base_path: str = "") -> HttpRequest:
+    """A regulator account update: a conditional PUT on the account's SAS identifier (ANS: a PUT on an
+    unknown account creates it, so 200 and 201 are both success)."""
+    account = str(uuid.uuid4())
+    identifier = urllib.parse.quote(f"{_SAS_ACCOUNT_SYSTEM}|{account}", safe="")
+    return HttpRequest(
+        method="PUT",
+        path=f"{base_path}/Practitioner?identifier={identifier}",
+        headers=(_ACCEPT, ("Content-Type", "application/fhir+json")),
+        body=_practitioner(account),
+    )
+
+
+def forged_identity_headers(subject: SasSubject, genuine: Identity) -> tuple[tuple[str, str], ...]:
+    """Headers a naive application might trust, all claiming SAS's subject (and carrying SAS's real
+    public certificate, the strongest forgery a client without SAS's key can make)."""
+    pem = genuine.leaf.public_bytes(serialization.Encoding.PEM).decode()
+    dn = subject.rfc4514()
+    return (
+        ("X-SSL-Client-S-DN", dn),
+        ("X-SSL-Client-CN", subject.cn),
+        ("X-SSL-Client-Verify", "SUCCESS"),
+        ("X-Client-Cert", urllib.parse.quote(pem)),
+        ("X-Forwarded-Client-Cert", f'Subject="{dn}";Cert="{urllib.parse.quote(pem)}"'),
+        ("SSL_CLIENT_S_DN_CN", subject.cn),
+    )

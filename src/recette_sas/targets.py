@@ -1,0 +1,140 @@
+"""What the suite tests, and the per-run state that keeps verdicts honest.
+
+``TargetSession`` is the only way steps reach a target. Before the first attempt on a (target, flow,
+ANS environment) it runs the positive control; a target found unreachable is not dialled again, so a
+down target costs one connect timeout per run, not one per scenario.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .flows import flow_request
+from .identity import Identity
+from .probe import Endpoint, HttpRequest, TlsVersion, attempt
+from .verdict import Attempt, Outcome, VerdictUnavailable
+
+
+@dataclass(frozen=True)
+class Target:
+    """One editor endpoint under test."""
+
+    key: str
+    label: str
+    editor_env: str
+    endpoint: Endpoint
+    base_path: str = ""
+    kind: str = "reference"
+
+
+AttemptFn = Callable[..., Attempt]
+
+
+class TargetSession:
+    """Positive controls and reachability for one run."""
+
+    def __init__(
+        self, *, control_identity: Callable[[str], Identity], attempt_fn: AttemptFn = attempt
+    ) -> None:
+        self._control_identity = control_identity
+        self._attempt = attempt_fn
+        self._controls: dict[tuple[str, str, str], Attempt] = {}
+        self._down: dict[str, Attempt] = {}
+        self._lock = threading.Lock()
+        self.handshakes = 0
+
+    def control(self, target: Target, flow: str, ans_env: str) -> Attempt:
+        """The positive control for (target, flow, ANS environment), run once per run."""
+        key = (target.key, flow, ans_env)
+        with self._lock:
+            if key in self._controls:
+                return self._controls[key]
+        result = self._dial(
+            target, flow_request(flow, base_path=target.base_path), self._control_identity(ans_env)
+        )
+        with self._lock:
+            self._controls.setdefault(key, result)
+            return self._controls[key]
+
+    def attempt(
+        self,
+        target: Target,
+        flow: str,
+        ans_env: str,
+        request: HttpRequest,
+        *,
+        identity: Identity | None,
+        tls_version: TlsVersion | None = None,
+    ) -> Attempt:
+        """One attempt, after the positive control; never dials a target already found unreachable."""
+        self.control(target, flow, ans_env)
+        return self._dial(target, request, identity, tls_version)
+
+    def _dial(
+        self,
+        target: Target,
+        request: HttpRequest,
+        identity: Identity | None,
+        tls_version: TlsVersion | None = None,
+    ) -> Attempt:
+        down = self._down.get(target.key)
+        if down is not None:
+            raise VerdictUnavailable(
+                f"target {target.label} was unreachable earlier in this run ({down.reason}); "
+                "not dialled again"
+            )
+        result = self._attempt(target.endpoint, request, identity=identity, tls_version=tls_version)
+        with self._lock:
+            self.handshakes += 1
+            if result.outcome is Outcome.UNREACHABLE:
+                self._down.setdefault(target.key, result)
+        return result
+
+
+def closed_port(host: str = "127.0.0.1") -> int:
+    """A loopback port with nothing listening (a target that is down)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class SilentListener:
+    """A loopback port that accepts TCP connections and never says a word (a hung terminator)."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._sock = socket.socket()
+        self._sock.bind((host, 0))
+        self._sock.listen(64)
+        self._sock.settimeout(0.2)
+        self.port = int(self._sock.getsockname()[1])
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="recette-sas-silent", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            if len(self._held) < 256:
+                self._held.append(conn)
+            else:
+                conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for conn in self._held:
+            conn.close()
+        self._sock.close()
+
+    def __enter__(self) -> SilentListener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,82 @@
+"""Deliberately broken variants of the reference server: each gets one thing wrong.
+
+The project's tests run the features against each and check that exactly the scenarios meant to catch
+the defect fail, and that no negative scenario passes for the wrong reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cryptography import x509
+
+from .environments import UsageError
+from .reference_server import Policy
+
+
+@dataclass(frozen=True)
+class OtherHierarchy:
+    """What a misconfigured server would load for the hierarchy it must not trust."""
+
+    cas: tuple[x509.Certificate, ...]
+    crls: tuple[x509.CertificateRevocationList, ...]
+
+
+Change = Callable[[Policy, OtherHierarchy], Policy]
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    description: str
+    change: Change | None  # None: no server at all (see ``kind``)
+    kind: str = "server"  # "server" | "down" (nothing listens) | "silent" (accepts TCP, never speaks)
+
+
+def _set(**changes: object) -> Change:
+    return lambda policy, _other: dataclasses.replace(policy, **changes)  # type: ignore[arg-type]
+
+
+def _trust_both(policy: Policy, other: OtherHierarchy) -> Policy:
+    """Both bundles and both sets of CRLs, as an editor who pasted both hierarchies would have."""
+    return dataclasses.replace(
+        policy, trusted_cas=(*policy.trusted_cas, *other.cas), crls=(*policy.crls, *other.crls)
+    )
+
+
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant("accepte-tout", "accepts any client certificate", _set(verify_client=False)),
+        Variant("ignore-cn", "does not check the CN", _set(subject_match="ignore_cn")),
+        Variant("ignore-ou", "does not check the OU", _set(subject_match="ignore_ou")),
+        Variant("cn-sous-chaine", "matches the CN as a substring", _set(subject_match="cn_substring")),
+        Variant(
+            "cn-insensible-casse", "matches the CN case-insensitively", _set(subject_match="cn_casefold")
+        ),
+        Variant("sans-revocation", "checks neither CRL nor OCSP", _set(check_crl=False, check_ocsp=False)),
+        Variant("sans-ocsp", "checks the CRL only", _set(check_ocsp=False)),
+        Variant("sans-profil", "does not check the AUTH_CLI profile", _set(check_profile=False)),
+        Variant("tls10", "allows TLS 1.0 and 1.1", _set(min_tls="TLSv1")),
+        Variant("deux-hierarchies", "trusts both IGC hierarchies", _trust_both),
+        Variant(
+            "en-tetes-identite", "takes the identity from client headers", _set(trust_identity_headers=True)
+        ),
+        Variant("hors-service", "is down", None, kind="down"),
+        Variant("muet", "accepts TCP connections but never answers", None, kind="silent"),
+    )
+}
+
+
+def get_variant(name: str) -> Variant:
+    try:
+        return VARIANTS[name]
+    except KeyError:
+        raise UsageError(
+            f"--sas-reference-variant: unknown variant {name!r} (expected one of: {', '.join(VARIANTS)})"
+        ) from None
+
+
+__all__ = ["VARIANTS", "OtherHierarchy", "Variant", "get_variant"]

@@ -1,0 +1,116 @@
+"""Given/When steps of the server role: what SAS presents, and the call it makes."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import pytest
+from pytest_bdd import given, parsers, when
+
+from recette_sas.environments import get_environment
+from recette_sas.flows import flow_request, forged_identity_headers, update_request
+from recette_sas.identity import Identity
+from recette_sas.pki import Defect, Pki
+from recette_sas.probe import HttpRequest, TlsVersion
+from recette_sas.targets import Target, TargetSession
+from recette_sas.verdict import Attempt
+
+from .evidence import attach_attempt
+
+TLS_VERSIONS = {
+    "SSL 3.0": TlsVersion.SSLv3,
+    "TLS 1.0": TlsVersion.TLSv1,
+    "TLS 1.1": TlsVersion.TLSv1_1,
+    "TLS 1.2": TlsVersion.TLSv1_2,
+    "TLS 1.3": TlsVersion.TLSv1_3,
+}
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """What SAS presents on a call: a certificate (or none), the TLS version it offers, extra headers."""
+
+    identity: Identity | None
+    tls_version: TlsVersion | None = None
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+
+@given("le serveur de l'éditeur qui répond à l'environnement ANS", target_fixture="cible")
+def _(ans_env: str, request: pytest.FixtureRequest) -> Target:
+    targets = request.getfixturevalue("embedded_targets")
+    return targets.for_ans_env(ans_env)  # type: ignore[no-any-return]
+
+
+@given(
+    "la plateforme SAS présente son certificat valide avec l'autorité intermédiaire",
+    target_fixture="presentation",
+)
+def _(pki: Pki, ans_env: str) -> Presentation:
+    return Presentation(identity=pki.identity(ans_env, Defect.VALIDE))
+
+
+@given(
+    "la plateforme SAS présente son certificat valide sans l'autorité intermédiaire",
+    target_fixture="presentation",
+)
+def _(pki: Pki, ans_env: str) -> Presentation:
+    return Presentation(identity=pki.identity(ans_env, Defect.VALIDE, send_chain=False))
+
+
+@given("la plateforme SAS ne présente aucun certificat", target_fixture="presentation")
+def _() -> Presentation:
+    return Presentation(identity=None)
+
+
+@given(parsers.parse("la plateforme SAS présente un certificat « {defaut} »"), target_fixture="presentation")
+def _(pki: Pki, ans_env: str, defaut: str) -> Presentation:
+    return Presentation(identity=pki.identity(ans_env, Defect.parse(defaut)))
+
+
+@given(
+    parsers.re(r"la plateforme SAS ne propose que (?P<version>SSL 3\.0|TLS 1\.[0-3])"),
+    target_fixture="presentation",
+)
+def _(presentation: Presentation, version: str) -> Presentation:
+    return dataclasses.replace(presentation, tls_version=TLS_VERSIONS[version])
+
+
+@given("la requête porte des en-têtes d'identité forgés au nom de SAS", target_fixture="presentation")
+def _(presentation: Presentation, pki: Pki, ans_env: str) -> Presentation:
+    headers = forged_identity_headers(get_environment(ans_env).subject, pki.identity(ans_env, Defect.VALIDE))
+    return dataclasses.replace(presentation, extra_headers=presentation.extra_headers + headers)
+
+
+def _call(
+    session: TargetSession,
+    cible: Target,
+    flow: str,
+    ans_env: str,
+    req: HttpRequest,
+    presentation: Presentation,
+) -> Attempt:
+    req = dataclasses.replace(req, headers=req.headers + presentation.extra_headers)
+    result = session.attempt(
+        cible, flow, ans_env, req, identity=presentation.identity, tls_version=presentation.tls_version
+    )
+    attach_attempt(result, name="tentative")
+    return result
+
+
+@when("elle appelle le flux", target_fixture="tentative")
+def _(
+    target_session: TargetSession, cible: Target, flow: str, ans_env: str, presentation: Presentation
+) -> Attempt:
+    return _call(
+        target_session, cible, flow, ans_env, flow_request(flow, base_path=cible.base_path), presentation
+    )
+
+
+@when("elle met à jour un compte régulateur par son identifiant", target_fixture="tentative")
+def _(
+    target_session: TargetSession, cible: Target, flow: str, ans_env: str, presentation: Presentation
+) -> Attempt:
+    return _call(
+        target_session, cible, flow, ans_env, update_request(base_path=cible.base_path), presentation
+    )
