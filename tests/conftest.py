@@ -18,8 +18,19 @@ SHARED = ROOT.parent / "shared"
 @pytest.fixture(autouse=True)
 def _clean_tls_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's shell must not make a negative test pass (or a positive one fail)."""
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "SSLKEYLOGFILE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-                 "http_proxy", "https_proxy", "all_proxy", "NO_PROXY", "no_proxy"):
+    for name in (
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "SSLKEYLOGFILE",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

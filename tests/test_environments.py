@@ -27,7 +27,11 @@ def test_subjects_are_the_spec_letter_for_letter() -> None:
 def test_hosts_ips_and_hierarchies() -> None:
     assert get_environment("recette").host == "sas-agregateur.integration.santefr.esante.gouv.fr"
     assert [e.egress_ip for e in ENVIRONMENTS.values()] == ["193.41.222.248", "31.15.27.36", "31.15.27.13"]
-    assert [e.hierarchy for e in ENVIRONMENTS.values()] == [Hierarchy.TEST, Hierarchy.TEST, Hierarchy.PRODUCTION]
+    assert [e.hierarchy for e in ENVIRONMENTS.values()] == [
+        Hierarchy.TEST,
+        Hierarchy.TEST,
+        Hierarchy.PRODUCTION,
+    ]
 
 
 def test_one_to_one_mapping() -> None:
@@ -43,7 +47,9 @@ def test_simplified_mapping_preproduction_accepts_both_test_subjects() -> None:
     cns = [s.cn for s in accepted_subjects("preproduction", Mapping.SIMPLIFIED)]
     assert cns == ["sas-agregateur-recette", "sas-aggregator-preproduction"]
     assert trusted_hierarchy("preproduction", Mapping.SIMPLIFIED) is Hierarchy.TEST
-    assert [s.cn for s in accepted_subjects("production", Mapping.SIMPLIFIED)] == ["sas-aggregator-production"]
+    assert [s.cn for s in accepted_subjects("production", Mapping.SIMPLIFIED)] == [
+        "sas-aggregator-production"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -14,23 +14,33 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
-from recette_sas.environments import ENVIRONMENT_KEYS, Hierarchy, UsageError, get_environment, other_environment
+from recette_sas.environments import (
+    ENVIRONMENT_KEYS,
+    Hierarchy,
+    UsageError,
+    get_environment,
+    other_environment,
+)
+from recette_sas.identity import certificate_pem
 from recette_sas.pki import GENUINE, IMPOSTORS, Defect, Pki
 
 OPENSSL = shutil.which("openssl")
+_ASIP = "OU=0002 187512751,O=ASIP-SANTE,C=FR"
 IGC_DNS = {
-    "ACR-EL": "CN=AC RACINE IGC-SANTE ELEMENTAIRE,OU=IGC-SANTE,OU=0002 187512751,O=ASIP-SANTE,C=FR",
-    "ACI-EL-ORG": "CN=AC IGC-SANTE ELEMENTAIRE ORGANISATIONS,OU=IGC-SANTE,OU=0002 187512751,O=ASIP-SANTE,C=FR",
-    "ACR-EL-TEST": "CN=TEST AC RACINE IGC-SANTE ELEMENTAIRE,OU=IGC-SANTE TEST,OU=0002 187512751,O=ASIP-SANTE,C=FR",
-    "ACI-EL-ORG-TEST": (
-        "CN=TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS,OU=IGC-SANTE TEST,OU=0002 187512751,O=ASIP-SANTE,C=FR"
-    ),
+    "ACR-EL": f"CN=AC RACINE IGC-SANTE ELEMENTAIRE,OU=IGC-SANTE,{_ASIP}",
+    "ACI-EL-ORG": f"CN=AC IGC-SANTE ELEMENTAIRE ORGANISATIONS,OU=IGC-SANTE,{_ASIP}",
+    "ACR-EL-TEST": f"CN=TEST AC RACINE IGC-SANTE ELEMENTAIRE,OU=IGC-SANTE TEST,{_ASIP}",
+    "ACI-EL-ORG-TEST": f"CN=TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS,OU=IGC-SANTE TEST,{_ASIP}",
 }
 
 
 def _fields(cert: x509.Certificate) -> dict[str, object]:
     """Everything a defect may change, except the serial (always unique) and the signature bytes."""
-    ext = {e.oid.dotted_string: e.value for e in cert.extensions if e.oid != ExtensionOID.AUTHORITY_KEY_IDENTIFIER}
+    ext = {
+        e.oid.dotted_string: e.value
+        for e in cert.extensions
+        if e.oid != ExtensionOID.AUTHORITY_KEY_IDENTIFIER
+    }
     return {
         "subject": cert.subject,
         "issuer": cert.issuer,
@@ -83,7 +93,7 @@ def test_ca_dns_are_the_real_igc_dns(pki: Pki) -> None:
         key = pki.ca(name).public_key()
         assert key.key_size == 4096  # type: ignore[union-attr]
         assert pki.ca(name).public_key() != pki.ca(f"IMPOSTEUR-{name}").public_key()
-    root, inter = pki.hierarchy(Hierarchy.TEST)
+    _root, inter = pki.hierarchy(Hierarchy.TEST)
     assert inter.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length == 0
 
 
@@ -144,7 +154,9 @@ def test_subject_defects_change_only_what_they_name(pki: Pki) -> None:
 def test_validity_defects_stay_outside_the_window(pki: Pki) -> None:
     now = dt.datetime.now(dt.UTC)
     assert pki.identity("recette", Defect.EXPIRE).leaf.not_valid_after_utc < now
-    assert pki.identity("recette", Defect.PAS_ENCORE_VALIDE).leaf.not_valid_before_utc > now + dt.timedelta(days=365)
+    assert pki.identity("recette", Defect.PAS_ENCORE_VALIDE).leaf.not_valid_before_utc > now + dt.timedelta(
+        days=365
+    )
 
 
 def test_revocation_state(pki: Pki) -> None:
@@ -193,12 +205,24 @@ def test_openssl_verify_agrees(pki: Pki, defect: Defect, tmp_path: Path) -> None
     root_name, inter_name = pki.hierarchy_names(Hierarchy.TEST)
     ident = pki.identity(env, defect)
     leaf = tmp_path / "leaf.pem"
-    leaf.write_bytes(ident.public_pem().split(b"-----END CERTIFICATE-----", 1)[0] + b"-----END CERTIFICATE-----\n")
+    leaf.write_bytes(
+        ident.public_pem().split(b"-----END CERTIFICATE-----", 1)[0] + b"-----END CERTIFICATE-----\n"
+    )
     untrusted = tmp_path / "untrusted.pem"
-    untrusted.write_bytes(b"".join(c.public_bytes(__import__("cryptography").hazmat.primitives.serialization.Encoding.PEM) for c in ident.chain))
-    cmd = [OPENSSL, "verify", "-purpose", "sslclient", "-crl_check_all",
-           "-CAfile", str(pki.root / "material" / "ca" / f"{root_name}.pem"),
-           "-CRLfile", str(pki.crl_path(root_name)), "-CRLfile", str(pki.crl_path(inter_name))]
+    untrusted.write_bytes(b"".join(certificate_pem(c) for c in ident.chain))
+    cmd = [
+        OPENSSL,
+        "verify",
+        "-purpose",
+        "sslclient",
+        "-crl_check_all",
+        "-CAfile",
+        str(pki.root / "material" / "ca" / f"{root_name}.pem"),
+        "-CRLfile",
+        str(pki.crl_path(root_name)),
+        "-CRLfile",
+        str(pki.crl_path(inter_name)),
+    ]
     if ident.chain:
         cmd += ["-untrusted", str(untrusted)]
     out = subprocess.run([*cmd, str(leaf)], capture_output=True, text=True, timeout=30)
@@ -215,7 +239,9 @@ def test_cache_is_reused_and_reissued_for_a_new_responder(pki_cache_dir: Path, p
     assert again.issued_dir == pki.issued_dir
     assert again.identity("recette").leaf == pki.identity("recette").leaf
     moved = Pki.load_or_build(pki_cache_dir, responder_url="http://127.0.0.1:9/")
-    assert moved.hierarchy(Hierarchy.TEST) == pki.hierarchy(Hierarchy.TEST)  # CAs kept: editors configure once
+    assert moved.hierarchy(Hierarchy.TEST) == pki.hierarchy(
+        Hierarchy.TEST
+    )  # CAs kept: editors configure once
     assert moved.identity("recette").leaf != pki.identity("recette").leaf
     assert moved.identity("recette").leaf.public_key() == pki.identity("recette").leaf.public_key()
 
