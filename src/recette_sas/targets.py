@@ -27,7 +27,8 @@ class Target:
     editor_env: str
     endpoint: Endpoint
     base_path: str = ""
-    kind: str = "reference"
+    kind: str = "reference"  # "reference" (embedded) | "configured"
+    trust: str = "look-alike"  # "look-alike" | "igc"
 
 
 AttemptFn = Callable[..., Attempt]
