@@ -9,4 +9,5 @@ pytest_plugins = [
     "fixtures.levels",
     "steps.serveur_steps",
     "steps.verdict_steps",
+    "fixtures.allure_labels",
 ]

@@ -18,7 +18,7 @@ class UsageError(Exception):
     """A bad option or configuration value: reported as one line, never as a traceback."""
 
 
-class Hierarchy(str, enum.Enum):
+class Hierarchy(enum.StrEnum):
     """An IGC Santé hierarchy: TEST signs recette and pre-production, PRODUCTION signs production."""
 
     TEST = "test"
@@ -29,7 +29,7 @@ class Hierarchy(str, enum.Enum):
         return Hierarchy.PRODUCTION if self is Hierarchy.TEST else Hierarchy.TEST
 
 
-class Mapping(str, enum.Enum):
+class Mapping(enum.StrEnum):
     """How ANS environments map onto the editor's (spec, "Correspondance des environnements")."""
 
     ONE_TO_ONE = "un-pour-un"

@@ -16,6 +16,7 @@ import errno
 import hashlib
 import socket
 import threading
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,9 @@ MAX_REQUEST = 64 * 1024
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = False
+    # SO_REUSEADDR: rebind over the TIME_WAIT connections a previous run left (this server closes first).
+    # On Linux it never lets two live listeners share a port, so a concurrent run is still detected.
+    allow_reuse_address = True
     pki: Pki | None = None
     requests_seen: list[str]
 
@@ -78,7 +81,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, der, "application/pkix-cert")
         elif path.startswith("/ocsp/"):
             try:
-                raw = base64.b64decode(path[len("/ocsp/") :].replace("%2B", "+").replace("%2F", "/"))
+                # RFC 6960 A.1: URL-encoded base64 (nginx escapes "+", "/" and "=")
+                raw = base64.b64decode(urllib.parse.unquote(path[len("/ocsp/") :]), validate=True)
             except ValueError:
                 self._send(400, b"", "application/ocsp-response")
                 return
@@ -174,18 +178,21 @@ class Publisher:
 
     ``Publisher(port=DEFAULT_PORT)`` binds at once, falling back to an ephemeral port when the
     default one is taken (another run, a nested test session); ``url`` is final from then on.
+    With ``advertised`` (a staging server was configured with that address) there is no fallback:
+    answering elsewhere than advertised would make the server's OCSP checks fail for everyone.
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, advertised: str | None = None) -> None:
         try:
             self._httpd = _Server((host, port), _Handler)
         except OSError as exc:
-            if exc.errno != errno.EADDRINUSE or port == 0:
+            if exc.errno != errno.EADDRINUSE or port == 0 or advertised is not None:
                 raise
             self._httpd = _Server((host, 0), _Handler)
         self._httpd.requests_seen = []
         self._httpd.timeout = 0.5
-        self.host, self.port = self._httpd.server_address[:2]  # type: ignore[misc]
+        address = self._httpd.server_address
+        self.host, self.port = str(address[0]), int(address[1])
         self.url = advertised or f"http://{self.host}:{self.port}"
         self._thread: threading.Thread | None = None
 

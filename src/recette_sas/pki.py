@@ -52,7 +52,7 @@ LEAF_VALIDITY = dt.timedelta(days=3 * 365)
 CRL_VALIDITY = dt.timedelta(days=90)
 
 
-class Defect(str, enum.Enum):
+class Defect(enum.StrEnum):
     """The one thing a negative certificate gets wrong (the value is what scenarios name)."""
 
     VALIDE = "valide"
@@ -150,7 +150,10 @@ def _hierarchy_specs(h: Hierarchy, *, prefix: str = "", key_bits: int = 4096) ->
     suffix = "-TEST" if test else ""
     cn_prefix = "TEST " if test else ""
     root = CaSpec(
-        f"{prefix}ACR-EL{suffix}", _dn(test=test, cn=f"{cn_prefix}AC RACINE IGC-SANTE ELEMENTAIRE"), None, key_bits
+        f"{prefix}ACR-EL{suffix}",
+        _dn(test=test, cn=f"{cn_prefix}AC RACINE IGC-SANTE ELEMENTAIRE"),
+        None,
+        key_bits,
     )
     inter = CaSpec(
         f"{prefix}ACI-EL-ORG{suffix}",
@@ -185,7 +188,11 @@ ALL_CAS: tuple[CaSpec, ...] = (
 )
 
 # Leaf keys: one per environment (every defect but RSA-1024 reuses it), a signer leaf, a weak key.
-LEAF_KEYS: dict[str, int] = {**{f"leaf-{e}": 2048 for e in ENVIRONMENT_KEYS}, "leaf-signer": 2048, "leaf-weak": 1024}
+LEAF_KEYS: dict[str, int] = {
+    **{f"leaf-{e}": 2048 for e in ENVIRONMENT_KEYS},
+    "leaf-signer": 2048,
+    "leaf-weak": 1024,
+}
 
 
 def _now() -> dt.datetime:
@@ -207,7 +214,9 @@ def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
 def _load_key(path: Path) -> rsa.RSAPrivateKey:
     # Our own keys, written by _build_material: the (slow, ~120 ms per key) RSA consistency check
     # guards against hostile keys, which these are not.
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True)
+    key = serialization.load_pem_private_key(
+        path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True
+    )
     assert isinstance(key, rsa.RSAPrivateKey)
     return key
 
@@ -244,7 +253,9 @@ def _build_material(work: Path, now: dt.datetime) -> None:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + CA_VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0 if spec.issuer else None), critical=True)
+            .add_extension(
+                x509.BasicConstraints(ca=True, path_length=0 if spec.issuer else None), critical=True
+            )
             .add_extension(
                 x509.KeyUsage(
                     digital_signature=False,
@@ -298,7 +309,7 @@ def _replace_cn(subject: SasSubject, cn: str) -> x509.Name:
 def _plans(env_key: str, now: dt.datetime) -> dict[Defect, _LeafPlan]:
     env = get_environment(env_key)
     h = env.hierarchy
-    root, inter = (s.name for s in GENUINE[h])
+    _root, inter = (s.name for s in GENUINE[h])
     other_inter = GENUINE[h.other][1].name
     imp_inter = IMPOSTORS[h][1].name
     subject = env.subject
@@ -315,9 +326,7 @@ def _plans(env_key: str, now: dt.datetime) -> dict[Defect, _LeafPlan]:
     def v(**changes: Any) -> _LeafPlan:
         return _LeafPlan(**{**base.__dict__, **changes})
 
-    two_cn = x509.Name(
-        [*subject.to_name(), x509.NameAttribute(NameOID.COMMON_NAME, SECOND_CN)]
-    )
+    two_cn = x509.Name([*subject.to_name(), x509.NameAttribute(NameOID.COMMON_NAME, SECOND_CN)])
     san_only = _replace_cn(subject, WRONG_CN)
     return {
         Defect.VALIDE: base,
@@ -380,6 +389,7 @@ class Pki:
         self.responder_url = responder_url
         self._certs: dict[str, x509.Certificate] = {}
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
+        self._identities: dict[tuple[str, Defect, bool], Identity] = {}
         for path in sorted((root / "material" / "ca").glob("*.pem")):
             self._certs[path.name[: -len(".pem")]] = x509.load_pem_x509_certificate(path.read_bytes())
         manifest = json.loads((issued / "issued.json").read_text())
@@ -388,7 +398,9 @@ class Pki:
             ca: {int(s, 16): dt.datetime.fromisoformat(t) for s, t in entries.items()}
             for ca, entries in manifest["revoked"].items()
         }
-        self._in_crl: dict[str, set[int]] = {ca: {int(s, 16) for s in v} for ca, v in manifest["in_crl"].items()}
+        self._in_crl: dict[str, set[int]] = {
+            ca: {int(s, 16) for s in v} for ca, v in manifest["in_crl"].items()
+        }
         self.crl_next_update = dt.datetime.fromisoformat(manifest["crl_next_update"])
 
     # -- building -----------------------------------------------------------------------------
@@ -449,12 +461,20 @@ class Pki:
 
     def identity(self, env_key: str, defect: Defect = Defect.VALIDE, *, send_chain: bool = True) -> Identity:
         """What SAS of ``env_key`` presents with ``defect``; ``send_chain=False`` sends the leaf alone."""
+        key = (env_key, defect, send_chain)
+        if key not in self._identities:
+            self._identities[key] = self._load_identity(env_key, defect, send_chain=send_chain)
+        return self._identities[key]
+
+    def _load_identity(self, env_key: str, defect: Defect, *, send_chain: bool) -> Identity:
         get_environment(env_key)
         folder = self.issued_dir / "leaves" / env_key / defect.value
         leaf = x509.load_pem_x509_certificate((folder / "leaf.pem").read_bytes())
-        chain = tuple(x509.load_pem_x509_certificates((folder / "chain.pem").read_bytes())) if (
-            folder / "chain.pem"
-        ).stat().st_size else ()
+        chain = (
+            tuple(x509.load_pem_x509_certificates((folder / "chain.pem").read_bytes()))
+            if (folder / "chain.pem").stat().st_size
+            else ()
+        )
         certfile = folder / ("fullchain.pem" if send_chain else "leaf.pem")
         label = f"{env_key}:{defect.value}" + ("" if send_chain else ":feuille-seule")
         return Identity(
@@ -495,8 +515,8 @@ class Pki:
 def _ensure_writable(cache_dir: Path) -> None:
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=cache_dir, prefix=".write-test-", delete=True)
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=cache_dir, prefix=".write-test-"):
+            pass
     except OSError as exc:
         raise UsageError(f"PKI cache directory {cache_dir}: not writable ({exc.strerror or exc})") from None
 
@@ -543,9 +563,7 @@ def _issued_fresh(issued: Path, material: Path, now: dt.datetime, horizon: dt.ti
             return False
         if dt.datetime.fromisoformat(meta["leaf_not_after"]) < now + horizon:
             return False
-        if dt.datetime.fromisoformat(meta["not_yet_valid_from"]) < now + horizon:
-            return False
-        return True
+        return dt.datetime.fromisoformat(meta["not_yet_valid_from"]) >= now + horizon
     except (OSError, ValueError, KeyError):
         return False
 
@@ -612,7 +630,8 @@ def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime)
             .next_update(next_update)
             .add_extension(x509.CRLNumber(1), critical=False)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(key(spec.name).public_key()), critical=False
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(key(spec.name).public_key()),
+                critical=False,
             )
         )
         for serial in sorted(in_crl.get(spec.name, set())):
