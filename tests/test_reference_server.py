@@ -30,7 +30,14 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from OpenSSL import SSL
 
-from recette_sas.environments import PREPRODUCTION, RECETTE, Mapping, UsageError, accepted_subjects
+from recette_sas.environments import (
+    PREPRODUCTION,
+    RECETTE,
+    Mapping,
+    SasSubject,
+    UsageError,
+    accepted_subjects,
+)
 from recette_sas.fhir import FhirApp
 from recette_sas.reference_server import (
     PeerIdentity,
@@ -86,7 +93,8 @@ def _name(cn: str, ou: str = "IGC-SANTE TEST") -> x509.Name:
 
 
 def sas_name(*, cn: str = SAS.cn, ou: str = SAS.ou) -> x509.Name:
-    return dataclasses.replace(SAS, cn=cn, ou=ou).to_name()
+    subject: SasSubject = dataclasses.replace(SAS, cn=cn, ou=ou)
+    return subject.to_name()
 
 
 def make_ca(cn: str, key: rsa.RSAPrivateKey, issuer: Ca | None = None) -> Ca:
@@ -126,7 +134,7 @@ def make_leaf(
     *,
     subject: x509.Name | None = None,
     ocsp_url: str | None = None,
-    eku: bool = True,
+    eku: tuple[x509.ObjectIdentifier, ...] | None = (ExtendedKeyUsageOID.CLIENT_AUTH,),
     ca: bool = False,
     sha1: bool = False,
 ) -> x509.Certificate:
@@ -157,10 +165,8 @@ def make_leaf(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
         )
     )
-    if eku:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-        )
+    if eku is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
     if ocsp_url is not None:
         builder = builder.add_extension(
             x509.AuthorityInformationAccess(
@@ -353,49 +359,40 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
     with OcspResponder() as responder:
         responder.issuer = inter
         url = responder.url
-        leaves: dict[str, tuple[x509.Certificate, Ca, rsa.RSAPrivateKey]] = {
-            "valid": (make_leaf(inter, leaf_key, ocsp_url=url), inter, leaf_key),
-            "wrong-cn": (
-                make_leaf(inter, leaf_key, subject=sas_name(cn=RECETTE.subject.cn), ocsp_url=url),
-                inter,
-                leaf_key,
-            ),
-            "wrong-ou": (
-                make_leaf(inter, leaf_key, subject=sas_name(ou=RECETTE.subject.ou), ocsp_url=url),
-                inter,
-                leaf_key,
-            ),
-            "upper-cn": (
-                make_leaf(inter, leaf_key, subject=sas_name(cn=SAS.cn.upper()), ocsp_url=url),
-                inter,
-                leaf_key,
-            ),
-            "cn-superstring": (
-                make_leaf(inter, leaf_key, subject=sas_name(cn="x" + SAS.cn), ocsp_url=url),
-                inter,
-                leaf_key,
-            ),
-            "crl-revoked": (make_leaf(inter, leaf_key, ocsp_url=url), inter, leaf_key),
-            "ocsp-revoked": (make_leaf(inter, leaf_key, ocsp_url=url), inter, leaf_key),
-            "ocsp-unknown": (make_leaf(inter, leaf_key, ocsp_url=url), inter, leaf_key),
-            "ocsp-down": (make_leaf(inter, leaf_key, ocsp_url=_free_port_url()), inter, leaf_key),
-            "ocsp-none": (make_leaf(inter, leaf_key), inter, leaf_key),
-            "no-eku": (make_leaf(inter, leaf_key, eku=False, ocsp_url=url), inter, leaf_key),
-            "ca-true": (make_leaf(inter, leaf_key, ca=True, ocsp_url=url), inter, leaf_key),
-            "rsa-1024": (make_leaf(inter, weak_key, ocsp_url=url), inter, weak_key),
-            "sha1": (make_leaf(inter, leaf_key, sha1=True, ocsp_url=url), inter, leaf_key),
-            "untrusted": (make_leaf(other_inter, leaf_key, ocsp_url=url), other_inter, leaf_key),
-        }
         clients: dict[str, Client] = {}
-        for label, (leaf, issuer, key) in leaves.items():
-            chain = (issuer.cert,)
-            clients[label] = write_client(folder, label, leaf, chain, key)
-            if issuer is inter and label not in ("ocsp-unknown",):
-                responder.good.add(leaf.serial_number)
-        clients["leaf-only"] = write_client(folder, "leaf-only", leaves["valid"][0], (), leaf_key)
-        revoked_crl = leaves["crl-revoked"][0]
-        responder.revoked |= {revoked_crl.serial_number, leaves["ocsp-revoked"][0].serial_number}
-        crls = (make_crl(root), make_crl(inter, (revoked_crl,)))
+
+        def issue(
+            label: str,
+            *,
+            issuer: Ca = inter,
+            key: rsa.RSAPrivateKey = leaf_key,
+            ocsp_url: str | None = url,
+            **options: Any,
+        ) -> x509.Certificate:
+            leaf = make_leaf(issuer, key, ocsp_url=ocsp_url, **options)
+            clients[label] = write_client(folder, label, leaf, (issuer.cert,), key)
+            return leaf
+
+        valid = issue("valid")
+        issue("wrong-cn", subject=sas_name(cn=RECETTE.subject.cn))
+        issue("wrong-ou", subject=sas_name(ou=RECETTE.subject.ou))
+        issue("upper-cn", subject=sas_name(cn=SAS.cn.upper()))
+        issue("cn-superstring", subject=sas_name(cn="x" + SAS.cn))
+        crl_revoked = issue("crl-revoked")
+        ocsp_revoked = issue("ocsp-revoked")
+        ocsp_unknown = issue("ocsp-unknown")
+        issue("ocsp-down", ocsp_url=_free_port_url())
+        issue("ocsp-none", ocsp_url=None)
+        issue("no-eku", eku=None)
+        issue("server-auth", eku=(ExtendedKeyUsageOID.SERVER_AUTH,))
+        issue("ca-true", ca=True)
+        issue("rsa-1024", key=weak_key)
+        issue("sha1", sha1=True)
+        issue("untrusted", issuer=other_inter)
+        clients["leaf-only"] = write_client(folder, "leaf-only", valid, (), leaf_key)
+        responder.good = {c.leaf.serial_number for c in clients.values()} - {ocsp_unknown.serial_number}
+        responder.revoked = {crl_revoked.serial_number, ocsp_revoked.serial_number}
+        crls = (make_crl(root), make_crl(inter, (crl_revoked,)))
         yield Pki(root, inter, other_root, crls, clients, responder, leaf_key)
 
 
@@ -575,6 +572,27 @@ def test_practitioner_accounts_are_created_and_updated(pki: Pki) -> None:
     assert metadata.json()["resourceType"] == "CapabilityStatement"
 
 
+def test_expect_100_continue_is_honoured(pki: Pki) -> None:
+    body = json.dumps(PRACTITIONER).encode()
+    head = (
+        "POST /Practitioner HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/fhir+json\r\n"
+        f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n"
+    )
+    with serving(pki.policy()) as server:
+        ctx = client_context(server, pki["valid"])
+        with (
+            socket.create_connection((server.host, server.port), timeout=5) as raw,
+            ctx.wrap_socket(raw, server_hostname=server.server_name) as tls,
+        ):
+            tls.sendall(head.encode())
+            assert tls.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
+            tls.sendall(body)
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+    assert data.startswith(b"HTTP/1.1 201 Created\r\n")
+
+
 @pytest.mark.parametrize(
     ("version", "stage", "reason"),
     [
@@ -611,14 +629,33 @@ def test_certificate_in_a_crl_is_refused_by_tls(pki: Pki) -> None:
     assert [e["code"] for e in errors] == [23]
 
 
-def test_crl_checking_needs_the_roots_crl_too(pki: Pki) -> None:
-    # CRL_CHECK_ALL covers the self-signed root: without its CRL, everyone is refused (like nginx).
+def test_crl_checking_needs_the_crl_of_every_ca(pki: Pki) -> None:
+    """Without the root's CRL (the one that covers the intermediate) everyone is refused, as with
+    nginx; OpenSSL reports it with an unknown_ca alert, which says nothing about CRLs."""
     with serving(pki.policy(crls=pki.crls[1:])) as server:
         refused = refusal(server, pki["valid"])
         assert server.wait_idle()
         errors = server.log[-1]["verify_errors"]
-    assert refused.stage in ("handshake", "read")
-    assert errors[0]["error"] == "unable to get certificate CRL"
+    assert refused.reason == "TLSV1_ALERT_UNKNOWN_CA"
+    assert [(e["depth"], e["error"]) for e in errors] == [(1, "unable to get certificate CRL")]
+
+
+def test_an_expired_crl_refuses_everyone_with_a_misleading_alert(pki: Pki) -> None:
+    # An editor that stops refreshing CRLs (republished daily at 07:00) locks SAS out; the client is
+    # told its certificate expired.
+    stale = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(pki.intermediate.cert.subject)
+        .last_update(NOW - timedelta(days=3))
+        .next_update(NOW - timedelta(days=1))
+        .sign(pki.intermediate.key, hashes.SHA256())
+    )
+    with serving(pki.policy(crls=(pki.crls[0], stale))) as server:
+        refused = refusal(server, pki["valid"])
+        assert server.wait_idle()
+        errors = server.log[-1]["verify_errors"]
+    assert refused.reason == "SSLV3_ALERT_CERTIFICATE_EXPIRED"
+    assert [e["error"] for e in errors] == ["CRL has expired"]
 
 
 @pytest.mark.parametrize("label", ["wrong-cn", "wrong-ou", "upper-cn", "cn-superstring"])
@@ -789,35 +826,53 @@ def test_profile_is_checked_by_the_application(pki: Pki) -> None:
 
 
 @pytest.mark.parametrize(
-    ("label", "tls_reason", "app_reason"),
+    ("label", "alert", "verify_error", "app_reason"),
     [
-        ("ca-true", None, "client certificate is a CA certificate (basicConstraints CA:TRUE)"),
-        ("rsa-1024", "EE certificate key too weak", "client certificate key is RSA-1024"),
-        ("sha1", "CA signature digest algorithm too weak", "client certificate is signed with sha1"),
+        ("ca-true", None, None, "client certificate is a CA certificate (basicConstraints CA:TRUE)"),
+        (
+            "rsa-1024",
+            "SSLV3_ALERT_BAD_CERTIFICATE",
+            "EE certificate key too weak",
+            "client certificate key is RSA-1024",
+        ),
+        (
+            "sha1",
+            "SSLV3_ALERT_BAD_CERTIFICATE",
+            "CA signature digest algorithm too weak",
+            "client certificate is signed with sha1",
+        ),
     ],
 )
 def test_weak_leaves_at_default_and_lowered_security_levels(
-    pki: Pki, label: str, tls_reason: str | None, app_reason: str
+    pki: Pki, label: str, alert: str | None, verify_error: str | None, app_reason: str
 ) -> None:
-    """At OpenSSL's default level the TLS layer refuses RSA-1024 and SHA-1 leaves by itself; the
-    TLSv1 variant (SECLEVEL=0) lets them through the TLS layer, and the profile check catches them.
-    A CA:TRUE leaf passes OpenSSL's client-purpose check at any level."""
+    """At the default security level of cryptography's OpenSSL (2) the TLS layer refuses RSA-1024
+    and SHA-1 leaves by itself; the TLSv1 variant (SECLEVEL=0) lets them through the TLS layer and
+    only the profile check catches them. A CA:TRUE leaf passes OpenSSL at any level."""
     with serving(pki.policy()) as default:
-        if tls_reason is None:
+        if alert is None:
             assert call(default, pki[label], weak=True).status == 403
         else:
-            refusal(default, pki[label], weak=True)
+            assert refusal(default, pki[label], weak=True).reason == alert
         assert default.wait_idle()
         entry = default.log[-1]
-    if tls_reason is None:
+    if verify_error is None:
         assert entry["reason"] == app_reason
     else:
         assert entry["decision"] == "refused_tls"
-        assert [e["error"] for e in entry["verify_errors"]] == [tls_reason]
+        assert [e["error"] for e in entry["verify_errors"]] == [verify_error]
     with serving(pki.policy(min_tls="TLSv1")) as lowered:
         answer = call(lowered, pki[label], weak=True)
     assert answer.status == 403
     assert answer.json()["issue"][0]["diagnostics"].startswith(app_reason)
+
+
+def test_openssl_refuses_a_leaf_whose_eku_lacks_client_auth(pki: Pki) -> None:
+    # OpenSSL's SSL-client purpose check runs at every security level (only a verify callback that
+    # ignores errors, verify_client=False, would let it through).
+    for policy in (pki.policy(), pki.policy(min_tls="TLSv1", check_profile=False)):
+        with serving(policy) as server:
+            assert refusal(server, pki["server-auth"]).reason == "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE"
 
 
 # -- robustness ----------------------------------------------------------------------------------
@@ -845,11 +900,11 @@ def test_garbage_and_idle_clients_neither_kill_nor_block_the_server(pki: Pki) ->
 
 
 def test_policy_rejects_unknown_values(pki: Pki) -> None:
-    with pytest.raises(UsageError, match="Policy.min_tls"):
+    with pytest.raises(UsageError, match=r"^Policy\.min_tls: "):
         pki.policy(min_tls="SSLv3")
-    with pytest.raises(UsageError, match="Policy.subject_match"):
+    with pytest.raises(UsageError, match=r"^Policy\.subject_match: "):
         pki.policy(subject_match="fuzzy")
-    with pytest.raises(UsageError, match="Policy.trusted_cas"):
+    with pytest.raises(UsageError, match=r"^Policy\.trusted_cas: "):
         pki.policy(trusted_cas=())
 
 

@@ -846,7 +846,11 @@ class ReferenceServer:
             if self._stopping.is_set():
                 entry.update(reason="server stopping")
             else:
-                entry.update(decision="refused_tls", reason=_describe(exc))
+                reason = _describe(exc)
+                if state.verify_errors:
+                    first = state.verify_errors[0]
+                    reason += f": {first['error']} (depth {first['depth']})"
+                entry.update(decision="refused_tls", reason=reason)
             return
         entry["tls_version"] = conn.get_protocol_version_name()
         entry["cipher"] = conn.get_cipher_name()
@@ -876,7 +880,11 @@ class ReferenceServer:
                 response = self.app(request.method, request.target, request.headers, request.body)
                 entry["decision"] = "accepted"
         entry["status"] = response.status
-        _send_all(conn, sock, _serialize(response), time.monotonic() + SEND_DEADLINE)
+        try:
+            _send_all(conn, sock, _serialize(response), time.monotonic() + SEND_DEADLINE)
+        except (SSL.Error, OSError) as exc:
+            entry["reason"] = f"{entry['reason'] or 'answer'} not delivered: {_describe(exc)}"
+            return
         with contextlib.suppress(SSL.Error, OSError):
             conn.shutdown()
 
@@ -1011,6 +1019,11 @@ def _read_request(conn: SSL.Connection, sock: socket.socket, deadline: float) ->
     if length > MAX_BODY_BYTES:
         raise _bad_request(413, f"request body over {MAX_BODY_BYTES} bytes")
     body = bytearray(rest)
+    if headers.get("expect", "").lower() == "100-continue" and len(body) < length:
+        try:
+            _send_all(conn, sock, b"HTTP/1.1 100 Continue\r\n\r\n", deadline)
+        except (SSL.Error, OSError) as exc:
+            raise _ClientGone(_describe(exc)) from exc
     while len(body) < length:
         chunk = _recv(conn, sock, deadline)
         if not chunk:

@@ -46,6 +46,7 @@ class TargetSession:
         self._down: dict[str, Attempt] = {}
         self._lock = threading.Lock()
         self.handshakes = 0
+        self.dialled: list[tuple[Target, HttpRequest, Identity | None, TlsVersion | None]] = []
 
     def control(self, target: Target, flow: str, ans_env: str) -> Attempt:
         """The positive control for (target, flow, ANS environment), run once per run."""
@@ -90,6 +91,7 @@ class TargetSession:
         result = self._attempt(target.endpoint, request, identity=identity, tls_version=tls_version)
         with self._lock:
             self.handshakes += 1
+            self.dialled.append((target, request, identity, tls_version))
             if result.outcome is Outcome.UNREACHABLE:
                 self._down.setdefault(target.key, result)
         return result

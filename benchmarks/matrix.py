@@ -1,0 +1,117 @@
+"""Benchmark: the embedded server matrix versus a bare loop doing the same handshakes.
+
+Runs ``pytest features -m serveur`` in-process against the embedded reference servers (warm PKI cache),
+records every attempt the suite dialled, then replays exactly those attempts in a tight loop against the
+same, still-running servers. Also times cold PKI builds. Prints figures; asserts nothing (these machines
+are noisy: targets are read from the numbers, see the README).
+
+    python benchmarks/matrix.py [--cold-builds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+FIGURES: dict[str, Any] = {}
+
+
+# Plugin hooks and fixture, at module level: pytest.main(plugins=[this module]) registers them.
+@pytest.fixture(scope="session", autouse=True)
+def _bench_replay(request: pytest.FixtureRequest) -> Any:
+    """After the matrix, replay its handshakes while the servers still run."""
+    session = request.getfixturevalue("target_session")
+    request.getfixturevalue("targets")
+    yield
+    FIGURES["matrix_end"] = time.perf_counter()  # the last scenario is done; the replay is not the matrix
+    from recette_sas.probe import attempt
+
+    dialled = list(session.dialled)
+    start = time.perf_counter()
+    for target, http_request, identity, tls_version in dialled:
+        attempt(target.endpoint, http_request, identity=identity, tls_version=tls_version)
+    FIGURES["bare_seconds"] = time.perf_counter() - start
+    FIGURES["handshakes"] = len(dialled)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    FIGURES["scenarios"] = len(session.items)
+    FIGURES["collected"] = time.perf_counter()
+
+
+def cold_builds(n: int) -> list[float]:
+    from recette_sas.pki import Pki
+
+    times = []
+    for _ in range(n):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            Pki.load_or_build(Path(tmp), responder_url="http://127.0.0.1:47600")
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cold-builds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as results:
+        pytest_args = [
+            str(ROOT / "features"),
+            "-m",
+            "serveur",
+            "-q",
+            "--pki-cache",
+            cache,
+            "--alluredir",
+            results,
+            "-p",
+            "no:cacheprovider",
+        ]
+        from recette_sas.pki import Pki
+
+        Pki.load_or_build(Path(cache), responder_url="http://127.0.0.1:47600")  # warm the cache
+        wall = time.perf_counter()
+        code = pytest.main(pytest_args, plugins=[sys.modules[__name__]])
+        wall = time.perf_counter() - wall
+    f = FIGURES
+    matrix = f["matrix_end"] - f["collected"]
+    print(f"scenarios              {f['scenarios']}")
+    print(
+        f"handshakes             {f['handshakes']} (scenarios + one positive control per target, flow, environment)"
+    )
+    print(f"matrix wall time       {matrix:.2f} s (pytest run of the scenarios; whole session {wall:.2f} s)")
+    print(
+        f"ms per handshake       {1000 * matrix / f['handshakes']:.1f} in the suite, "
+        f"{1000 * f['bare_seconds'] / f['handshakes']:.1f} in a bare loop"
+    )
+    print(
+        f"bare loop              {f['bare_seconds']:.2f} s for the same handshakes against the same servers"
+    )
+    print(f"ratio                  {matrix / f['bare_seconds']:.2f}x (target: at most 3x)")
+    if args.cold_builds:
+        times = cold_builds(args.cold_builds)
+        print(
+            f"cold PKI build         median {statistics.median(times):.2f} s, max {max(times):.2f} s "
+            f"over {len(times)} builds (target: under 5 s)"
+        )
+    print(f"peak RSS               {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"pytest exit status     {int(code)}")
+    return 0 if int(code) == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
