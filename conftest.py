@@ -9,5 +9,6 @@ pytest_plugins = [
     "fixtures.levels",
     "steps.serveur_steps",
     "steps.verdict_steps",
+    "steps.igc_steps",
     "fixtures.allure_labels",
 ]

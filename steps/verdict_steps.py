@@ -21,8 +21,20 @@ def _control(session: TargetSession, cible: Target, flow: str, ans_env: str) -> 
     return control
 
 
+@then("l'appel est refusé dès la vérification de la chaîne")
+def _(tentative: Attempt, target_session: TargetSession, cible: Target) -> None:
+    reach = target_session.reachability(cible)
+    attach_attempt(reach.bare, name="contrôle d'accessibilité")
+    attach_text("verdict", rules.require_chain_refusal_after_reachability(tentative, reach=reach))
+
+
 @then("l'appel est refusé")
 def _(tentative: Attempt, target_session: TargetSession, cible: Target, flow: str, ans_env: str) -> None:
+    if cible.trust == "igc":
+        reach = target_session.reachability(cible)
+        attach_attempt(reach.bare, name="contrôle d'accessibilité")
+        attach_text("verdict", rules.require_refusal_after_reachability(tentative, reach=reach))
+        return
     attach_text(
         "verdict", rules.require_refusal(tentative, control=_control(target_session, cible, flow, ans_env))
     )
@@ -40,6 +52,11 @@ def _(tentative: Attempt, version: str) -> None:
         raise VerdictUnavailable(
             f"the probe meant to offer {expected} but its ClientHello said {tentative.client_hello_version!r}"
         )
+
+
+@then(parsers.re(r"la poignée de main en (?P<version>SSL 3\.0|TLS 1\.[0-3]) n'a pas abouti"))
+def _(tentative: Attempt, version: str) -> None:
+    rules.require_version_not_negotiated(tentative, TLS_VERSIONS[version].value)
 
 
 @then("l'appel est refusé, ou la sonde dit pourquoi SSL 3.0 n'est pas testable")

@@ -32,6 +32,20 @@ OTHER_H = "le_sujet_de_sas_signé_par_lautre_hiérarchie_igc_santé_est_refusé"
 REVOKED = "un_certificat_révoqué_dans_la_crl_et_pour_locsp_est_refusé"
 REVOKED_OCSP = "un_certificat_révoqué_depuis_la_dernière_crl_est_refusé"
 
+IGC_CN = "le_certificat_igc_santé_authentique_de_léditeur_qui_nest_pas_celui_de_sas_est_refusé"
+IGC_FORGED = {
+    f"un_certificat_forgé_au_sujet_exact_de_sas_est_refusé[{d}]" for d in ("auto-signe", "ac-imposteur")
+}
+IGC_OTHER_H = "un_certificat_igc_santé_de_lautre_hiérarchie_est_refusé"
+IGC_REVOKED = "un_certificat_igc_santé_de_test_révoqué_est_refusé"
+IGC_CA_NAMES = "le_serveur_annonce_lautorité_igc_santé_de_lenvironnement_et_aucune_de_lautre_hiérarchie"
+IGC_TLS = {f"une_version_de_tls_antérieure_à_12_est_refusée_par_le_serveur_réel[TLS 1.{n}]" for n in (0, 1)}
+NOT_TESTABLE_HERE = {
+    "ssl_30_est_refusé",  # this OpenSSL has no SSL 3.0: said, not passed
+    "ladresse_ip_sortante_de_sas_figure_dans_la_liste_déclarée",  # no allow-list on the embedded targets
+    "le_serveur_ne_répond_pas_à_une_adresse_absente_de_la_liste_déclarée",
+}
+
 CN_BLOCKING = {
     f"{IDENTITY}[{d}]" for d in ("mauvais-cn", "cn-prefixe", "cn-suffixe", "deux-cn", "nom-dans-san")
 }
@@ -43,7 +57,9 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
         CN_BLOCKING
         | {f"{IDENTITY}[mauvais-ou]", OTHER_ENV, HEADERS, OTHER_H, REVOKED}
         | {f"{NOT_IGC}[{d}]" for d in ("auto-signe", "ac-imposteur", "ac-etrangere")}
-        | {f"{VALIDITY}[{d}]" for d in ("expire", "pas-encore-valide")},
+        | {f"{VALIDITY}[{d}]" for d in ("expire", "pas-encore-valide")}
+        | {IGC_CN, IGC_OTHER_H, IGC_REVOKED}
+        | IGC_FORGED,
         CN_ADVISORY
         | {REVOKED_OCSP}
         | {
@@ -54,16 +70,20 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     ),
     "ignore-cn": (CN_BLOCKING | {HEADERS}, CN_ADVISORY),
     "ignore-ou": ({f"{IDENTITY}[mauvais-ou]"}, set()),
+    "sans-controle-sujet": (
+        CN_BLOCKING | {f"{IDENTITY}[mauvais-ou]", OTHER_ENV, HEADERS, IGC_CN},
+        CN_ADVISORY,
+    ),
     "cn-sous-chaine": (
         {f"{IDENTITY}[cn-prefixe]", f"{IDENTITY}[cn-suffixe]"},
         CN_ADVISORY - {f"{IDENTITY}[cn-casse]"},
     ),
     "cn-insensible-casse": (set(), {f"{IDENTITY}[cn-casse]"}),
-    "sans-revocation": ({REVOKED}, {REVOKED_OCSP}),
+    "sans-revocation": ({REVOKED, IGC_REVOKED}, {REVOKED_OCSP}),
     "sans-ocsp": (set(), {REVOKED_OCSP}),
     "sans-profil": (set(), {f"{PROFILE}[feuille-ca]"}),
-    "tls10": ({f"{OLD_TLS}[TLS 1.0]", f"{OLD_TLS}[TLS 1.1]"}, set()),
-    "deux-hierarchies": ({OTHER_H}, set()),
+    "tls10": ({f"{OLD_TLS}[TLS 1.0]", f"{OLD_TLS}[TLS 1.1]"} | IGC_TLS, set()),
+    "deux-hierarchies": ({OTHER_H, IGC_CA_NAMES, IGC_OTHER_H}, set()),
     "en-tetes-identite": ({HEADERS}, set()),
 }
 
@@ -112,8 +132,8 @@ def test_reference_passes_the_whole_server_matrix(pytester: pytest.Pytester, war
     assert summary["verdict"] == "conforme"
     statuses = by_status(summary)
     assert set(statuses) == {"passed", "skipped"}
-    assert statuses["skipped"] == {"ssl_30_est_refusé"}  # this OpenSSL has no SSL 3.0: said, not passed
-    assert summary["totals"]["passed"] == 195
+    assert statuses["skipped"] == NOT_TESTABLE_HERE
+    assert summary["totals"]["passed"] == 195 + 36  # look-alike matrix + real-chain scenarios
     assert {r["test"].split("[")[1].split("-")[0] for r in summary["results"]} == {
         "recette",
         "preproduction",
@@ -133,7 +153,7 @@ def test_each_broken_variant_is_caught_by_its_scenarios(
     assert statuses.get("failed", set()) == blocking
     assert statuses.get("warning", set()) == advisory
     assert statuses.get("broken", set()) == set()
-    assert statuses.get("skipped", set()) == {"ssl_30_est_refusé"}
+    assert statuses.get("skipped", set()) == NOT_TESTABLE_HERE
     assert outcome.ret == (1 if blocking else 0)
     assert summary["verdict"] == ("non-conforme" if blocking else "conforme")
 
@@ -163,12 +183,13 @@ def test_a_down_target_errors_everywhere_and_costs_one_timeout(
         "--sas-timeout=0.5",
     )
     statuses = by_status(summary)
-    assert set(statuses) == {"broken"}, statuses.keys()  # nothing passes, nothing is called non-conformant
+    assert set(statuses) == {"broken", "skipped"}, statuses.keys()  # nothing passes, nothing non-conformant
+    assert statuses["skipped"] == NOT_TESTABLE_HERE - {"ssl_30_est_refusé"}  # the IP checks never dial
     assert summary["verdict"] == "injoignable"
     assert outcome.ret == 1
     text = outcome.stdout.str()
-    # One attempt dialled the target; every other scenario was refused a dial, not timed out again.
-    assert len(summary["results"]) == 67
+    # One attempt dialled each target; every other scenario was refused a dial, not timed out again.
+    assert len(summary["results"]) == 81
     assert float(re.search(r"in ([0-9.]+)s", text)[1]) < 30  # type: ignore[index]
 
 
@@ -196,7 +217,7 @@ def test_collect_only_selects_one_environment_matrix(pytester: pytest.Pytester) 
             f"{env} and serveur",
         )
         ids = [line for line in outcome.stdout.lines if "::" in line]
-        assert len(ids) == 67
+        assert len(ids) == 81  # 67 look-alike, 12 real-chain, 2 IP filtering
         assert all(f"[{env}-" in line for line in ids)
 
 

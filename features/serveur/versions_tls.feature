@@ -20,6 +20,7 @@ Fonctionnalité: Versions de TLS acceptées par le serveur de l'éditeur
     Quand elle appelle le flux
     Alors l'appel est refusé
     Et la sonde a réellement proposé <version>
+    Et la poignée de main en <version> n'a pas abouti
 
     Exemples:
       | version |

@@ -485,6 +485,10 @@ class Pki:
             keyfile=folder / "key.pem",
         )
 
+    def register_issued(self, issuer_name: str, serial: int) -> None:
+        """Tell the OCSP responder about a leaf issued outside the catalogue (the editor's look-alike leaves)."""
+        self._known_serials().setdefault(issuer_name, set()).add(serial)
+
     def ocsp_status(self, issuer_name: str, serial: int) -> tuple[str, dt.datetime | None]:
         """("good" | "revoked" | "unknown", revocation time) for a serial issued by ``issuer_name``."""
         revoked = self._revoked.get(issuer_name, {})
@@ -568,15 +572,21 @@ def _issued_fresh(issued: Path, material: Path, now: dt.datetime, horizon: dt.ti
         return False
 
 
-def _prune_issued(issued_root: Path, *, keep: Path, most: int = 6) -> None:
-    """Keep the cache bounded: at most ``most`` issued sets (one per responder URL), newest first."""
+def _prune_issued(issued_root: Path, *, keep: Path, most: int = 6, idle: float = 86400.0) -> None:
+    """Keep the cache bounded: beyond ``most`` issued sets (one per responder URL), drop those nobody
+    loaded for a day. A set in use by another run was touched when it loaded, so it is never removed."""
+    import time
+
+    os.utime(keep)
     sets = sorted(
         (p for p in issued_root.iterdir() if p.is_dir() and not p.name.startswith(".")),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
+    cutoff = time.time() - idle
     for old in [p for p in sets if p != keep][most - 1 :]:
-        shutil.rmtree(old, ignore_errors=True)
+        if old.stat().st_mtime < cutoff:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime) -> None:

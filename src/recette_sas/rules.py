@@ -8,7 +8,12 @@ refusal. ``AssertionError`` means the target is non-conformant (Allure *failed*)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .verdict import Attempt, Outcome, VerdictUnavailable
+
+if TYPE_CHECKING:
+    from .targets import Reachability
 
 FHIR_MEDIA_TYPES = ("application/fhir+json", "application/json+fhir")
 
@@ -64,3 +69,56 @@ def require_fhir_acceptance(attempt: Attempt) -> str:
     if media not in FHIR_MEDIA_TYPES:
         raise AssertionError(f"answer is not FHIR JSON (Content-Type {attempt.content_type!r})")
     return f"accepted ({_describe(attempt)})"
+
+
+def require_certificate_request(reach: Reachability) -> str:
+    """The reachability control: the server answered TLS and asked for a client certificate."""
+    require_usable(reach.bare)
+    info = reach.request
+    if not info.requested:
+        raise AssertionError(
+            f"the server completed a handshake without asking for a client certificate ({info.evidence})"
+        )
+    return f"client certificate requested ({info.evidence}); CA names: {len(info.ca_names)}"
+
+
+def require_refusal_after_reachability(attempt: Attempt, *, reach: Reachability) -> str:
+    """A negative check on a server that trusts the real IGC chain: gated on the reachability control."""
+    try:
+        require_certificate_request(reach)
+    except (AssertionError, VerdictUnavailable) as exc:
+        raise VerdictUnavailable(
+            f"reachability control did not pass on this target, so no refusal can be trusted: {exc}"
+        ) from None
+    require_usable(attempt)
+    if not attempt.outcome.is_refusal:
+        raise AssertionError(f"the target did not refuse ({_describe(attempt)})")
+    return f"refused ({_describe(attempt)}); reachability control: {reach.request.evidence}"
+
+
+CHAIN_REFUSAL_STATUSES = frozenset({400, 495, 496})
+
+
+def require_chain_refusal_after_reachability(attempt: Attempt, *, reach: Reachability) -> str:
+    """A refusal that must come from certificate verification, not from the subject check.
+
+    With a real chain, the certificates the suite holds (the editor's own) never carry SAS's subject,
+    so a 401/403 may only mean "wrong subject" and would pass for the wrong reason. Only a TLS refusal,
+    or an HTTP answer that reports a certificate-verification failure (nginx: 400/495/496), counts.
+    """
+    verdict = require_refusal_after_reachability(attempt, reach=reach)
+    if attempt.outcome is Outcome.REFUSED_HTTP and attempt.http_status not in CHAIN_REFUSAL_STATUSES:
+        raise AssertionError(
+            f"refused only by the application (HTTP {attempt.http_status}) after the TLS layer accepted this "
+            "certificate's chain: a refusal on the subject proves nothing about the chain check"
+        )
+    return verdict
+
+
+def require_version_not_negotiated(attempt: Attempt, version: str) -> None:
+    """A legacy version is refused only if the handshake at that version did not complete."""
+    if attempt.tls_negotiated == version:
+        raise AssertionError(
+            f"the server completed a {version} handshake (refused later at HTTP level: {attempt.http_status}); "
+            f"{version} must be refused during the handshake"
+        )

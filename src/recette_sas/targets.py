@@ -14,8 +14,24 @@ from dataclasses import dataclass
 
 from .flows import flow_request
 from .identity import Identity
-from .probe import Endpoint, HttpRequest, TlsVersion, attempt
+from .probe import (
+    CertificateRequestInfo,
+    Endpoint,
+    HttpRequest,
+    TlsVersion,
+    attempt,
+    read_certificate_request,
+)
 from .verdict import Attempt, Outcome, VerdictUnavailable
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """The control that stands in for an accepted call where only SAS holds SAS's key (real IGC chain):
+    what the server asked of a client presenting nothing, and what it answered to such a call."""
+
+    request: CertificateRequestInfo
+    bare: Attempt
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,7 @@ class TargetSession:
         self._attempt = attempt_fn
         self._controls: dict[tuple[str, str, str], Attempt] = {}
         self._down: dict[str, Attempt] = {}
+        self._reach: dict[str, Reachability] = {}
         self._lock = threading.Lock()
         self.handshakes = 0
         self.dialled: list[tuple[Target, HttpRequest, Identity | None, TlsVersion | None]] = []
@@ -61,6 +78,18 @@ class TargetSession:
             self._controls.setdefault(key, result)
             return self._controls[key]
 
+    def reachability(self, target: Target) -> Reachability:
+        """The reachability control for ``target``, run once per run."""
+        with self._lock:
+            if target.key in self._reach:
+                return self._reach[target.key]
+        bare = self._dial(target, HttpRequest(method="GET", path=f"{target.base_path}/metadata"), None)
+        info = read_certificate_request(target.endpoint, timeout=target.endpoint.connect_timeout)
+        with self._lock:
+            self.handshakes += 1
+            self._reach.setdefault(target.key, Reachability(request=info, bare=bare))
+            return self._reach[target.key]
+
     def attempt(
         self,
         target: Target,
@@ -72,7 +101,10 @@ class TargetSession:
         tls_version: TlsVersion | None = None,
     ) -> Attempt:
         """One attempt, after the positive control; never dials a target already found unreachable."""
-        self.control(target, flow, ans_env)
+        if target.trust == "igc":
+            self.reachability(target)
+        else:
+            self.control(target, flow, ans_env)
         return self._dial(target, request, identity, tls_version)
 
     def _dial(

@@ -52,6 +52,11 @@ VARIANTS: dict[str, Variant] = {
         Variant("accepte-tout", "accepts any client certificate", _set(verify_client=False)),
         Variant("ignore-cn", "does not check the CN", _set(subject_match="ignore_cn")),
         Variant("ignore-ou", "does not check the OU", _set(subject_match="ignore_ou")),
+        Variant(
+            "sans-controle-sujet",
+            "checks neither CN nor OU behind a valid chain",
+            _set(subject_match="ignore_subject"),
+        ),
         Variant("cn-sous-chaine", "matches the CN as a substring", _set(subject_match="cn_substring")),
         Variant(
             "cn-insensible-casse", "matches the CN case-insensitively", _set(subject_match="cn_casefold")

@@ -1,0 +1,307 @@
+"""What the look-alike PKI issues for the client role: the editor's AUTH_CLI leaves, and the mock SAS's
+server certificate from the other hierarchy.
+
+The embedded reference client needs an editor certificate: an IGC Santé ORG AUTH_CLI leaf (subject
+``C, ST, O, OU=<structure id>, CN=<application>``, clientAuth, digitalSignature, RSA-2048) issued by
+the environment's genuine look-alike intermediate (ACI-EL-ORG-TEST for recette and pre-production,
+ACI-EL-ORG for production). Its CRL distribution point and OCSP AIA point at the suite's own
+publisher, as SAS's leaves do.
+
+Layout (next to the PKI cache, ``pki.root / "editor"``)::
+
+    keys/                       editor and server keys (mode 0600), generated once
+    <profile>/<env>/<variant>/  leaf.pem, chain.pem, fullchain.pem, key.pem (0600)
+
+``<profile>`` hashes the responder URL and the PKI material's creation time, so a rebuilt PKI or
+another publisher gets fresh leaves. A set older than a day is re-issued (cheap: one signature per
+leaf), which keeps the "expires within 30 days" variant inside its window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+
+from .environments import Hierarchy, UsageError, get_environment
+from .identity import Identity, certificate_pem
+from .pki import Pki
+
+EDITOR_ORGANISATION = "EDITEUR EXEMPLE"
+EDITOR_STRUCTURE_ID = "499700888888001"
+EDITOR_VALIDITY = dt.timedelta(days=3 * 365)
+EXPIRING_SOON_DAYS = 10
+REISSUE_AFTER = dt.timedelta(days=1)
+FORMAT_VERSION = 1
+KEEP_PROFILES = 6
+
+
+class EditorDefect(enum.StrEnum):
+    """What an editor certificate gets wrong (``VALIDE``: nothing)."""
+
+    VALIDE = "valide"
+    AUTRE_HIERARCHIE = "autre-hierarchie"
+    EXPIRE_BIENTOT = "expire-bientot"
+
+
+def editor_subject(env_key: str) -> x509.Name:
+    """The editor's subject in ``env_key``: one CN per application and environment, as the IGC issues."""
+    get_environment(env_key)
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+            x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "Paris (75)"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, EDITOR_ORGANISATION),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, EDITOR_STRUCTURE_ID),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"editeur-exemple-{env_key}"),
+        ]
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _prune(root: Path, *, keep: Path, most: int = KEEP_PROFILES) -> None:
+    """Keep the cache bounded, as the PKI does: at most ``most`` issued sets, newest first."""
+    try:
+        sets = sorted(
+            (p for p in root.iterdir() if p.is_dir() and p.name != "keys" and not p.name.startswith(".")),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+    except OSError:
+        return
+    for old in [p for p in sets if p != keep][most - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class EditorPki:
+    """The client-role material, issued from a loaded ``Pki`` and cached next to it."""
+
+    def __init__(self, pki: Pki) -> None:
+        self.pki = pki
+        self.root = pki.root / "editor"
+        material = json.loads((pki.root / "material" / "material.json").read_text())
+        profile = hashlib.sha256(
+            f"{FORMAT_VERSION}|{pki.responder_url}|{material['created']}".encode()
+        ).hexdigest()[:16]
+        self.issued_dir = self.root / profile
+        _prune(self.root, keep=self.issued_dir)
+
+    # -- keys
+    def _key(self, name: str) -> rsa.RSAPrivateKey:
+        keys = self.root / "keys"
+        path = keys / f"{name}.key.pem"
+        if not path.is_file():
+            keys.mkdir(parents=True, exist_ok=True)
+            os.chmod(keys, 0o700)
+            tmp = keys / f".{name}.{os.getpid()}.tmp"
+            _write_private(tmp, _key_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
+            os.replace(tmp, path)
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise UsageError(f"{path}: not an RSA private key")
+        return key
+
+    # -- issuing
+    def _folder(self, env_key: str, variant: str, build: Callable[[Path], None]) -> Path:
+        folder = self.issued_dir / env_key / variant
+        meta = folder / "issued.json"
+        try:
+            issued_at = dt.datetime.fromisoformat(json.loads(meta.read_text())["issued_at"])
+            if _now() - issued_at < REISSUE_AFTER and (folder / "key.pem").is_file():
+                return folder
+        except (OSError, ValueError, KeyError):
+            pass
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{variant}-"))
+        try:
+            build(work)
+            (work / "issued.json").write_text(json.dumps({"issued_at": _now().isoformat()}))
+            old = folder.with_name(f".{variant}-old-{os.getpid()}")
+            if folder.exists():
+                folder.rename(old)
+            work.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        return folder
+
+    def _issue(
+        self,
+        work: Path,
+        *,
+        subject: x509.Name,
+        issuer_name: str,
+        key_name: str,
+        not_after: dt.datetime,
+        server_name: str | None = None,
+    ) -> None:
+        issuer = self.pki.ca(issuer_name)
+        issuer_key = self.pki.ca_key(issuer_name)
+        key = self._key(key_name)
+        now = _now()
+        base = self.pki.responder_url.rstrip("/")
+        eku = ExtendedKeyUsageOID.SERVER_AUTH if server_name else ExtendedKeyUsageOID.CLIENT_AUTH
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=bool(server_name),
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+            )
+            .add_extension(
+                x509.CRLDistributionPoints(
+                    [
+                        x509.DistributionPoint(
+                            full_name=[x509.UniformResourceIdentifier(f"{base}/crl/{issuer_name}.crl")],
+                            relative_name=None,
+                            reasons=None,
+                            crl_issuer=None,
+                        )
+                    ]
+                ),
+                critical=False,
+            )
+            .add_extension(
+                x509.AuthorityInformationAccess(
+                    [
+                        x509.AccessDescription(
+                            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(f"{base}/ocsp")
+                        ),
+                        x509.AccessDescription(
+                            AuthorityInformationAccessOID.CA_ISSUERS,
+                            x509.UniformResourceIdentifier(f"{base}/ca/{issuer_name}.cer"),
+                        ),
+                    ]
+                ),
+                critical=False,
+            )
+        )
+        if server_name:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(server_name)]), critical=False
+            )
+        cert = builder.sign(issuer_key, hashes.SHA256())
+        leaf_pem = certificate_pem(cert)
+        chain_pem = certificate_pem(issuer)
+        (work / "leaf.pem").write_bytes(leaf_pem)
+        (work / "chain.pem").write_bytes(chain_pem)
+        (work / "fullchain.pem").write_bytes(leaf_pem + chain_pem)
+        _write_private(work / "key.pem", _key_pem(key))
+
+    def identity(
+        self, env_key: str, defect: EditorDefect = EditorDefect.VALIDE, *, send_chain: bool = True
+    ) -> Identity:
+        """The editor's certificate for ``env_key`` with ``defect``; ``send_chain=False`` sends the leaf alone."""
+        env = get_environment(env_key)
+        hierarchy = env.hierarchy.other if defect is EditorDefect.AUTRE_HIERARCHIE else env.hierarchy
+        _, inter = self.pki.hierarchy_names(hierarchy)
+        days = EXPIRING_SOON_DAYS if defect is EditorDefect.EXPIRE_BIENTOT else EDITOR_VALIDITY.days
+        folder = self._folder(
+            env_key,
+            f"editeur-{defect.value}",
+            lambda work: self._issue(
+                work,
+                subject=editor_subject(env_key),
+                issuer_name=inter,
+                key_name="editeur",
+                not_after=_now() + dt.timedelta(days=days),
+            ),
+        )
+        leaf = x509.load_pem_x509_certificate((folder / "leaf.pem").read_bytes())
+        chain = tuple(x509.load_pem_x509_certificates((folder / "chain.pem").read_bytes()))
+        self.pki.register_issued(inter, leaf.serial_number)  # so OCSP answers "good", as the IGC would
+        return Identity(
+            label=f"editeur:{env_key}:{defect.value}" + ("" if send_chain else ":feuille-seule"),
+            leaf=leaf,
+            chain=chain if send_chain else (),
+            certfile=folder / ("fullchain.pem" if send_chain else "leaf.pem"),
+            keyfile=folder / "key.pem",
+        )
+
+    def other_hierarchy_server(self, env_key: str, host_name: str) -> tuple[bytes, bytes]:
+        """(chain PEM, key PEM) of a server certificate for ``host_name`` issued by the hierarchy that
+        does NOT certify ``env_key`` (production's for recette and pre-production, TEST's for production)."""
+        env = get_environment(env_key)
+        _, inter = self.pki.hierarchy_names(env.hierarchy.other)
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "AGENCE DU NUMERIQUE EN SANTE"),
+                x509.NameAttribute(NameOID.COMMON_NAME, host_name),
+            ]
+        )
+        digest = hashlib.sha256(host_name.encode()).hexdigest()[:12]
+        folder = self._folder(
+            env_key,
+            f"serveur-autre-hierarchie-{digest}",
+            lambda work: self._issue(
+                work,
+                subject=subject,
+                issuer_name=inter,
+                key_name="serveur",
+                not_after=_now() + dt.timedelta(days=365),
+                server_name=host_name,
+            ),
+        )
+        return (folder / "fullchain.pem").read_bytes(), (folder / "key.pem").read_bytes()
+
+    def trust_bundle(self, hierarchies: tuple[Hierarchy, ...] = tuple(Hierarchy)) -> Path:
+        """A PEM file of the look-alike IGC roots and intermediates of ``hierarchies`` (for the broken
+        reference client that trusts the IGC Santé for server certificates too)."""
+        names = "-".join(h.value for h in hierarchies)
+        path = self.issued_dir / f"igc-{names}.pem"
+        if not path.is_file():
+            self.issued_dir.mkdir(parents=True, exist_ok=True)
+            pem = b"".join(certificate_pem(c) for h in hierarchies for c in self.pki.hierarchy(h))
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            tmp.write_bytes(pem)
+            os.replace(tmp, path)
+        return path
