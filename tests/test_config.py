@@ -368,3 +368,51 @@ def test_check_export_says_when_a_reexport_is_needed(pki: Pki, tmp_path: Path) -
     assert "no readable manifest.json" in str(check_export(pki, tmp_path, horizon=dt.timedelta(days=7)))
     key = tmp_path / "exp" / "server" / "key.pem"
     assert oct(key.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(
+    ("allow", "expected"),
+    [
+        ('["31.15.27.36", "193.41.222.248"]', {"passed": 1, "warning": 1}),
+        ('["10.9.9.9/32"]', {"failed": 1, "warning": 1}),
+        ('["31.15.27.36", "127.0.0.0/8"]', {"passed": 1, "skipped": 1}),
+    ],
+    ids=["sas-listed", "sas-missing", "runner-listed"],
+)
+def test_ip_allow_list_checks(
+    pytester: pytest.Pytester,
+    pki_cache_dir: Path,
+    exported_reference: tuple[Path, int, int],
+    allow: str,
+    expected: dict[str, int],
+) -> None:
+    export_dir, port, responder_port = exported_reference
+    config = pytester.path / "editeur.toml"
+    config.write_text(
+        f"""
+editor = "Référence"
+[pki]
+responder_url = "http://127.0.0.1:{responder_port}"
+responder_bind = "127.0.0.1:{responder_port}"
+[environments.preproduction]
+base_url = "https://localhost:{port}"
+server_ca = "{export_dir / "server" / "ca.pem"}"
+ip_allow_list = {allow}
+"""
+    )
+    results = pytester.path / "r" / "allure-results"
+    pytester.runpytest_subprocess(
+        str(ROOT / "features"),
+        f"--rootdir={ROOT}",
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        f"--pki-cache={pki_cache_dir}",
+        f"--alluredir={results}",
+        "-m",
+        "ip",
+        f"--sas-config={config}",
+        timeout=300,
+    )
+    summary = json.loads((results.parent / "summary.json").read_text())
+    # The reference answers anyone: with the suite's loopback address unlisted, that is a warning.
+    assert summary["totals"] == expected
