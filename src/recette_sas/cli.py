@@ -6,7 +6,6 @@ Every expected failure is one line on stderr and exit status 2; no traceback, no
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -24,18 +23,12 @@ from .environments import (
     editor_environments,
     trusted_hierarchy,
 )
+from .paths import default_cache_dir
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message}\n")
-
-
-def default_cache() -> Path:
-    base = os.environ.get("RECETTE_SAS_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "recette-sas"
-    )
-    return Path(base)
 
 
 def _cmd_pki_build(args: argparse.Namespace) -> int:
@@ -127,12 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     pki = sub.add_parser("pki", help="look-alike IGC Santé PKI")
     pki_sub = pki.add_subparsers(dest="pki_command", required=True, parser_class=_Parser)
     build = pki_sub.add_parser("build", help="build (or reuse) the cached PKI and print its fingerprints")
-    build.add_argument("--cache", default=str(default_cache()))
+    build.add_argument("--cache", default=str(default_cache_dir()))
     build.add_argument("--responder-url", default="http://127.0.0.1:47600")
     build.set_defaults(func=_cmd_pki_build)
     export = pki_sub.add_parser("export", help="export CA bundles, CRLs, a server certificate and snippets")
     export.add_argument("dir")
-    export.add_argument("--cache", default=str(default_cache()))
+    export.add_argument("--cache", default=str(default_cache_dir()))
     export.add_argument(
         "--responder-url",
         default="http://127.0.0.1:47600",
@@ -153,27 +146,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-seconds", type=float, default=0, help="stop after this long (0: until SIGTERM)")
     serve.set_defaults(func=_cmd_serve_reference)
 
-    for name, module, func in (
-        ("cert", "certcheck", "main_cert_check"),
-        ("igc", "igc", "main_igc_fetch"),
-    ):
-        p = sub.add_parser(name, help=f"see `recette-sas {name} --help`", add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(func=_delegate(module, func))
+    sub.add_parser("cert", help="static check of the editor's certificate file (see `recette-sas cert --help`)")
+    sub.add_parser("igc", help="download, verify and cache the real IGC Santé CAs (`recette-sas igc --help`)")
     return parser
 
 
-def _delegate(module: str, func: str):  # type: ignore[no-untyped-def]
-    def run(args: argparse.Namespace) -> int:
-        import importlib
-
-        target = getattr(importlib.import_module(f"recette_sas.{module}"), func)
-        return int(target(list(args.rest)))
-
-    return run
+# command -> (module, function, its one verb): ``recette-sas igc fetch …``, ``recette-sas cert check …``
+DELEGATED = {"cert": ("certcheck", "main_cert_check", "check"), "igc": ("igc", "main_igc_fetch", "fetch")}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:  # these parse their own options (``recette-sas igc --help``)
+        import importlib
+
+        module, func, verb = DELEGATED[argv[0]]
+        rest = argv[2:] if argv[1:2] == [verb] else argv[1:]
+        return int(getattr(importlib.import_module(f"recette_sas.{module}"), func)(rest))
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

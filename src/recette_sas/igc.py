@@ -44,6 +44,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 from .environments import Hierarchy, UsageError
+from .paths import default_cache_dir
 
 OFFICIAL_BASE = "http://igc-sante.esante.gouv.fr"
 CACHE_SUBDIR = "igc"
@@ -436,14 +437,6 @@ def _one_line(text: str) -> str:
 
 
 # -- command line ------------------------------------------------------------------------------
-
-
-def default_cache_dir() -> Path:
-    """The suite's cache folder (same rule as the pytest option ``--pki-cache``)."""
-    base = os.environ.get("RECETTE_SAS_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "recette-sas"
-    )
-    return Path(base)
 
 
 class _Parser(argparse.ArgumentParser):
