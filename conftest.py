@@ -11,4 +11,6 @@ pytest_plugins = [
     "steps.verdict_steps",
     "steps.igc_steps",
     "fixtures.allure_labels",
+    "fixtures.client",
+    "steps.client_steps",
 ]

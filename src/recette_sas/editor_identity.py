@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,18 +86,23 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def _prune(root: Path, *, keep: Path, most: int = KEEP_PROFILES) -> None:
-    """Keep the cache bounded, as the PKI does: at most ``most`` issued sets, newest first."""
+def _prune(root: Path, *, keep: Path, most: int = KEEP_PROFILES, idle: float = 86400.0) -> None:
+    """Keep the cache bounded as the PKI does: beyond ``most`` issued sets, drop those nobody loaded for
+    a day. ``keep`` is touched here, so a set another run is using is never removed."""
     try:
+        if keep.is_dir():
+            os.utime(keep)
         sets = sorted(
             (p for p in root.iterdir() if p.is_dir() and p.name != "keys" and not p.name.startswith(".")),
             key=lambda p: p.stat().st_mtime,
             reverse=True,
         )
+        cutoff = time.time() - idle
+        for old in [p for p in sets if p != keep][most - 1 :]:
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
     except OSError:
         return
-    for old in [p for p in sets if p != keep][most - 1 :]:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 class EditorPki:

@@ -1,0 +1,46 @@
+# language: fr
+@client @creation_rdv @maj_rdv @recette @preproduction @production
+Fonctionnalité: Le logiciel de l'éditeur présente son certificat IGC Santé AUTH_CLI à chaque requête
+  La solution logicielle de l'éditeur, cliente de la plateforme SAS, présente lors de chaque requête le
+  certificat émis par l'IGC Santé pour l'environnement : un certificat AUTH_CLI de la gamme élémentaire et
+  du domaine organisation, émis par ACI-EL-ORG-TEST en recette et en pré-production, par ACI-EL-ORG en
+  production.
+
+  Contexte:
+    Soit le logiciel de l'éditeur, client de la plateforme SAS de l'environnement ANS
+    Et une plateforme SAS simulée qui se comporte normalement
+
+  @CLI-MTLS @bloquant
+  Scénario: Un certificat client est présenté à chaque requête
+    Quand le logiciel crée puis met à jour un rendez-vous
+    Alors chaque requête du flux est accompagnée d'un certificat client
+
+  @CLI-HIERARCHIE @bloquant
+  Scénario: Le certificat est émis par l'autorité intermédiaire IGC Santé de l'environnement
+    Quand le logiciel crée puis met à jour un rendez-vous
+    Alors le certificat présenté est émis par l'autorité intermédiaire IGC Santé de l'environnement
+
+  @CLI-CHAINE @recommande
+  Scénario: L'autorité intermédiaire est envoyée avec le certificat
+    Quand le logiciel crée puis met à jour un rendez-vous
+    Alors la chaîne présentée inclut l'autorité intermédiaire
+
+  @CLI-PROFIL @bloquant
+  Scénario: Le certificat a le profil AUTH_CLI
+    Quand le logiciel crée puis met à jour un rendez-vous
+    Alors le certificat présenté a le profil AUTH_CLI
+
+  @CLI-VALIDITE @bloquant
+  Scénario: Le certificat est en cours de validité
+    Quand le logiciel crée puis met à jour un rendez-vous
+    Alors le certificat présenté est en cours de validité
+
+  @CLI-EXPIRATION @recommande
+  Scénario: Le certificat n'arrive pas à expiration dans les 30 jours
+    Quand le logiciel crée puis met à jour un rendez-vous
+    Alors le certificat présenté reste valide plus de 30 jours
+
+  @CLI-REVOCATION @bloquant
+  Scénario: Le certificat n'est pas révoqué
+    Quand le logiciel crée puis met à jour un rendez-vous
+    Alors le certificat présenté n'est pas révoqué

@@ -1,0 +1,24 @@
+# language: fr
+@client @recette @preproduction @production
+Fonctionnalité: Création puis mise à jour d'un rendez-vous auprès de la plateforme SAS
+  L'éditeur crée un rendez-vous (POST [base]/Appointment) puis le met à jour par son identifiant
+  (PUT [base]/Appointment?identifier=système|valeur), avec une ressource Appointment FHIR valide.
+
+  Contexte:
+    Soit le logiciel de l'éditeur, client de la plateforme SAS de l'environnement ANS
+    Et une plateforme SAS simulée qui se comporte normalement
+
+  @creation_rdv @CLI-CREATION @bloquant
+  Scénario: La création d'un rendez-vous parvient à la plateforme SAS
+    Quand le logiciel crée puis met à jour un rendez-vous
+    Alors la plateforme SAS a reçu la création d'un rendez-vous valide
+
+  @maj_rdv @CLI-MAJ @bloquant
+  Scénario: La mise à jour d'un rendez-vous parvient à la plateforme SAS
+    Quand le logiciel crée puis met à jour un rendez-vous
+    Alors la plateforme SAS a reçu la mise à jour d'un rendez-vous valide
+
+  @maj_rdv @CLI-MAJ-IDENTIFIANT @bloquant
+  Scénario: La mise à jour désigne le rendez-vous créé
+    Quand le logiciel crée puis met à jour un rendez-vous
+    Alors la mise à jour désigne le rendez-vous créé

@@ -1,0 +1,277 @@
+"""The embedded reference client: an editor's software doing the client role right, or broken on purpose.
+
+With the default ``ClientBehaviour`` it does what the spec asks of an editor calling SAS: HTTPS with
+TLS 1.2 or later, SAS's host name as SNI and as the name it verifies, trust in the one CA it is
+given and nothing from the environment (``trust_env=False``, no ``SSL_CERT_FILE``), its IGC Santé
+AUTH_CLI certificate with its intermediate on every request, then a creation
+(``POST [base]/Appointment``) and an update of the same appointment
+(``PUT [base]/Appointment?identifier=system|value``).
+
+Each ``VARIANTS`` entry gets exactly one thing wrong, so the project's tests can show that the
+client scenarios catch it.
+
+``connect_to`` plays curl's ``--resolve``: the URL keeps SAS's host name (so the Host header, SNI
+and certificate check use it) while the TCP connection goes to a loopback address.
+
+httpx 0.28 deprecates ``cert=``: the certificate chain is loaded into the ``ssl.SSLContext``
+given as ``verify=``, which is what that deprecation asks for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import ssl
+import time
+import uuid
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from .editor_identity import EditorDefect
+from .environments import UsageError
+
+APPOINTMENT_SYSTEM = "https://editeur-exemple.fr/fhir/rendez-vous"
+RPPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
+RPPS_VALUE = "810000000001"
+FHIR_JSON = "application/fhir+json"
+
+
+@dataclass(frozen=True)
+class ClientBehaviour:
+    """What the client does; every default is right."""
+
+    send_certificate: bool = True
+    verify_server: bool = True
+    trust_igc_for_servers: bool = False
+    min_tls: str = "TLSv1.2"
+    creation_path: str = "/Appointment"
+    update_path: str = "/Appointment"
+    update_method: str = "PUT"
+    reuse_identifier: bool = True
+    send_nothing: bool = False
+
+
+@dataclass(frozen=True)
+class ClientVariant:
+    """A named reference client: its behaviour and the certificate it holds."""
+
+    name: str
+    description: str
+    behaviour: ClientBehaviour = ClientBehaviour()
+    certificate: EditorDefect = EditorDefect.VALIDE
+    send_chain: bool = True
+
+
+REFERENCE = "reference"
+
+VARIANTS: dict[str, ClientVariant] = {
+    v.name: v
+    for v in (
+        ClientVariant(REFERENCE, "correct client"),
+        ClientVariant(
+            "sans-certificat", "sends no client certificate", ClientBehaviour(send_certificate=False)
+        ),
+        ClientVariant("feuille-seule", "sends its leaf without the intermediate", send_chain=False),
+        ClientVariant(
+            "autre-hierarchie",
+            "holds a certificate of the other IGC hierarchy",
+            certificate=EditorDefect.AUTRE_HIERARCHIE,
+        ),
+        ClientVariant(
+            "expire-bientot",
+            "holds a certificate expiring within 30 days",
+            certificate=EditorDefect.EXPIRE_BIENTOT,
+        ),
+        ClientVariant("accepte-tout", "accepts any server certificate", ClientBehaviour(verify_server=False)),
+        ClientVariant(
+            "fait-confiance-igc",
+            "also trusts the IGC Santé hierarchies for server certificates",
+            ClientBehaviour(trust_igc_for_servers=True),
+        ),
+        ClientVariant("tls10", "accepts TLS 1.0 and 1.1", ClientBehaviour(min_tls="TLSv1")),
+        ClientVariant(
+            "mauvais-chemin",
+            "sends to /Appointments instead of /Appointment",
+            ClientBehaviour(creation_path="/Appointments", update_path="/Appointments"),
+        ),
+        ClientVariant(
+            "mauvaise-methode",
+            "sends the update with POST instead of PUT",
+            ClientBehaviour(update_method="POST"),
+        ),
+        ClientVariant(
+            "sans-identifiant",
+            "updates an identifier other than the creation's",
+            ClientBehaviour(reuse_identifier=False),
+        ),
+        ClientVariant("silencieux", "sends nothing at all", ClientBehaviour(send_nothing=True)),
+    )
+}
+
+
+def get_variant(name: str) -> ClientVariant:
+    try:
+        return VARIANTS[name]
+    except KeyError:
+        raise UsageError(
+            f"--sas-client-variant: unknown variant {name!r} (expected one of: {', '.join(VARIANTS)})"
+        ) from None
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Where and how the client calls SAS.
+
+    ``base_url`` is FHIR's ``[base]`` (``https://<SAS host>[:port]``); ``ca_file`` the only CA trusted
+    for the server; ``certfile`` holds the certificate chain sent (leaf first), ``keyfile`` its key.
+    """
+
+    base_url: str
+    ca_file: Path
+    certfile: Path | None
+    keyfile: Path | None = field(default=None, repr=False)
+    connect_to: str | None = None
+    timeout: float = 10.0
+    behaviour: ClientBehaviour = ClientBehaviour()
+    extra_trust: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClientStep:
+    """One request the client made, as the client saw it."""
+
+    method: str
+    url: str
+    status: int | None
+    location: str | None
+    error: str | None
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class ClientRun:
+    steps: tuple[ClientStep, ...]
+    identifier: str | None
+
+    def summary(self) -> str:
+        if not self.steps:
+            return "the client sent nothing"
+        return "; ".join(
+            f"{s.method} {s.url} -> {s.status if s.status is not None else s.error}" for s in self.steps
+        )
+
+
+def ssl_context(config: ClientConfig) -> ssl.SSLContext:
+    """The client's TLS context, built from ``config`` only (nothing from the environment)."""
+    behaviour = config.behaviour
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if behaviour.verify_server:
+        ctx.load_verify_locations(cafile=str(config.ca_file))
+        for extra in config.extra_trust:
+            ctx.load_verify_locations(cafile=str(extra))
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if behaviour.min_tls == "TLSv1.2":
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    else:
+        # The broken variant means it: OpenSSL 3 needs security level 0 to offer TLS 1.0/1.1.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion[behaviour.min_tls.replace(".", "_")]
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    if behaviour.send_certificate and config.certfile is not None:
+        ctx.load_cert_chain(
+            certfile=str(config.certfile), keyfile=str(config.keyfile) if config.keyfile else None
+        )
+    return ctx
+
+
+def appointment(identifier_value: str, *, status: str, start: dt.datetime) -> dict[str, Any]:
+    """A minimal FrAppointmentSAS-like appointment with one RPPS participant."""
+    return {
+        "resourceType": "Appointment",
+        "identifier": [{"system": APPOINTMENT_SYSTEM, "value": identifier_value}],
+        "status": status,
+        "start": start.isoformat(timespec="seconds"),
+        "end": (start + dt.timedelta(minutes=20)).isoformat(timespec="seconds"),
+        "participant": [
+            {
+                "actor": {
+                    "identifier": {"system": RPPS_SYSTEM, "value": RPPS_VALUE},
+                    "display": "Dr RECETTE Exemple",
+                },
+                "status": "accepted",
+            }
+        ],
+    }
+
+
+def _target(config: ClientConfig, path: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """URL, extra headers and request extensions for ``path``, honouring ``connect_to``."""
+    base = config.base_url.rstrip("/")
+    if config.connect_to is None:
+        return base + path, {}, {}
+    parts = urlsplit(base)
+    if parts.hostname is None:
+        raise UsageError(f"reference client: base URL {config.base_url!r} has no host")
+    port = parts.port or 443
+    authority = parts.hostname if port == 443 else f"{parts.hostname}:{port}"
+    url = f"https://{config.connect_to}:{port}{parts.path}{path}"
+    return url, {"Host": authority}, {"sni_hostname": parts.hostname}
+
+
+def run_exchange(config: ClientConfig) -> ClientRun:
+    """Create an appointment, then update it; never raises for what the network or TLS does."""
+    behaviour = config.behaviour
+    if behaviour.send_nothing:
+        return ClientRun(steps=(), identifier=None)
+    value = str(uuid.uuid4())
+    start = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).replace(microsecond=0)
+    steps: list[ClientStep] = []
+    ctx = ssl_context(config)
+    headers = {"Accept": FHIR_JSON, "Content-Type": FHIR_JSON}
+    with httpx.Client(verify=ctx, trust_env=False, timeout=config.timeout, follow_redirects=False) as client:
+
+        def send(method: str, path: str, resource: Mapping[str, Any]) -> ClientStep:
+            url, extra, extensions = _target(config, path)
+            began = time.perf_counter()
+            status = location = error = None
+            try:
+                response = client.request(
+                    method,
+                    url,
+                    headers={**headers, **extra},
+                    content=json.dumps(resource).encode(),
+                    extensions=extensions,
+                )
+                status, location = response.status_code, response.headers.get("location")
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            step = ClientStep(
+                method,
+                config.base_url.rstrip("/") + path,
+                status,
+                location,
+                error,
+                round((time.perf_counter() - began) * 1000, 1),
+            )
+            steps.append(step)
+            return step
+
+        created = send("POST", behaviour.creation_path, appointment(value, status="booked", start=start))
+        if created.error is None:
+            updated_value = value if behaviour.reuse_identifier else str(uuid.uuid4())
+            token = quote(f"{APPOINTMENT_SYSTEM}|{updated_value}", safe="")
+            send(
+                behaviour.update_method,
+                f"{behaviour.update_path}?identifier={token}",
+                appointment(updated_value, status="cancelled", start=start),
+            )
+    return ClientRun(steps=tuple(steps), identifier=f"{APPOINTMENT_SYSTEM}|{value}")
