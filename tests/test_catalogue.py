@@ -120,3 +120,10 @@ def test_a_scenario_with_no_level_both_levels_or_an_unknown_id_is_refused(
     )
     assert outcome.ret != 0
     assert message in outcome.stdout.str() + outcome.stderr.str()
+
+
+def test_readme_lists_every_advisory_check() -> None:
+    readme = (ROOT / "README.md").read_text()
+    advisory = [req for req, entry in CATALOGUE.items() if entry["level"] == "recommande"]
+    missing = [req for req in advisory if f"| {req} |" not in readme]
+    assert not missing, f"README's advisory table lacks {missing}"
