@@ -15,8 +15,19 @@ ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = tomllib.loads((ROOT / "docs" / "requirements.toml").read_text())
 LEVELS = {"bloquant", "recommande"}
 NON_REQUIREMENT_TAGS = {
-    "serveur", "client", "agregation", "regulateurs", "creation_rdv", "maj_rdv", "recette", "preproduction",
-    "production", "live", "igc", "ip", *LEVELS,
+    "serveur",
+    "client",
+    "agregation",
+    "regulateurs",
+    "creation_rdv",
+    "maj_rdv",
+    "recette",
+    "preproduction",
+    "production",
+    "live",
+    "igc",
+    "ip",
+    *LEVELS,
 }
 
 
@@ -61,7 +72,9 @@ def test_every_requirement_has_a_scenario_and_every_scenario_a_known_requirement
     scenario_blocks = [b for b in _tag_blocks() if "(exemples)" not in b[2]]
     for feature, tags, title in scenario_blocks:
         outline_examples = [b for b in _tag_blocks() if b[0] == feature and "(exemples)" in b[2]]
-        has_id = bool(tags - NON_REQUIREMENT_TAGS) or any(b[1] - NON_REQUIREMENT_TAGS for b in outline_examples)
+        has_id = bool(tags - NON_REQUIREMENT_TAGS) or any(
+            b[1] - NON_REQUIREMENT_TAGS for b in outline_examples
+        )
         assert has_id, f"{feature.name}: {title}: no requirement id"
     assert set(CATALOGUE) - used == set(), f"requirements without a scenario: {set(CATALOGUE) - used}"
 
@@ -79,7 +92,12 @@ def test_collected_scenarios_have_exactly_one_level_and_the_level_of_their_requi
     pytester: pytest.Pytester,
 ) -> None:
     outcome = pytester.runpytest_subprocess(
-        str(ROOT / "features"), f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), "--collect-only", "-q"
+        str(ROOT / "features"),
+        f"--rootdir={ROOT}",
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        "--collect-only",
+        "-q",
     )
     assert outcome.ret == 0, outcome.stdout.str()[-2000:]
     assert len([line for line in outcome.stdout.lines if "::" in line]) > 200
@@ -97,17 +115,35 @@ def _copy_suite(tmp: Path) -> Path:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda s: s.replace("  @SRV-TLS @bloquant\n  Scénario: TLS 1.2 est accepté", "  @SRV-TLS\n  Scénario: TLS 1.2 est accepté"),
-         "scenarios need exactly one level tag"),
-        (lambda s: s.replace("  @SRV-TLS @bloquant\n  Scénario: TLS 1.2 est accepté", "  @SRV-TLS @bloquant @recommande\n  Scénario: TLS 1.2 est accepté"),
-         "scenarios need exactly one level tag"),
-        (lambda s: s.replace("  @SRV-TLS @bloquant\n  Scénario: TLS 1.2 est accepté", "  @SRV-INCONNU @bloquant\n  Scénario: TLS 1.2 est accepté"),
-         "'SRV-INCONNU' not found in `markers`"),
+        (
+            lambda s: s.replace(
+                "  @SRV-TLS @bloquant\n  Scénario: TLS 1.2 est accepté",
+                "  @SRV-TLS\n  Scénario: TLS 1.2 est accepté",
+            ),
+            "scenarios need exactly one level tag",
+        ),
+        (
+            lambda s: s.replace(
+                "  @SRV-TLS @bloquant\n  Scénario: TLS 1.2 est accepté",
+                "  @SRV-TLS @bloquant @recommande\n  Scénario: TLS 1.2 est accepté",
+            ),
+            "scenarios need exactly one level tag",
+        ),
+        (
+            lambda s: s.replace(
+                "  @SRV-TLS @bloquant\n  Scénario: TLS 1.2 est accepté",
+                "  @SRV-INCONNU @bloquant\n  Scénario: TLS 1.2 est accepté",
+            ),
+            "'SRV-INCONNU' not found in `markers`",
+        ),
     ],
     ids=["no-level", "both-levels", "unknown-id"],
 )
 def test_a_scenario_with_no_level_both_levels_or_an_unknown_id_is_refused(
-    pytester: pytest.Pytester, tmp_path: Path, change, message: str  # type: ignore[no-untyped-def]
+    pytester: pytest.Pytester,
+    tmp_path: Path,
+    change,
+    message: str,  # type: ignore[no-untyped-def]
 ) -> None:
     root = _copy_suite(tmp_path)
     feature = root / "features" / "serveur" / "versions_tls.feature"
@@ -116,7 +152,12 @@ def test_a_scenario_with_no_level_both_levels_or_an_unknown_id_is_refused(
     assert changed != original
     feature.write_text(changed)
     outcome = pytester.runpytest_subprocess(
-        str(root / "features"), f"--rootdir={root}", "-c", str(root / "pyproject.toml"), "--collect-only", "-q"
+        str(root / "features"),
+        f"--rootdir={root}",
+        "-c",
+        str(root / "pyproject.toml"),
+        "--collect-only",
+        "-q",
     )
     assert outcome.ret != 0
     assert message in outcome.stdout.str() + outcome.stderr.str()

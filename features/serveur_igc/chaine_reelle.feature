@@ -46,7 +46,7 @@ Fonctionnalité: Serveur réel : l'éditeur fait confiance à la vraie chaîne I
     Alors l'appel est refusé dès la vérification de la chaîne
 
   @SRV-MTLS @bloquant
-  Scénario: Un appel sans certificat client est refusé
+  Scénario: Un appel sans certificat client est refusé par le serveur réel
     Soit la plateforme SAS ne présente aucun certificat
     Quand elle appelle le flux
     Alors l'appel est refusé

@@ -112,6 +112,23 @@ def _cmd_serve_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve_upstream(args: argparse.Namespace) -> int:
+    """The reference FHIR application over plain HTTP, for a terminator to proxy to (terminators/README.md)."""
+    from .upstream import Upstream
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with Upstream(host=args.host, port=args.port) as upstream:
+        print(
+            f"application de référence en HTTP sur {upstream.address} (identité attendue du terminateur dans "
+            "X-SSL-Client-S-DN)",
+            flush=True,
+        )
+        stop.wait(args.max_seconds if args.max_seconds > 0 else None)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="recette-sas", description="SAS connected acceptance: look-alike PKI and tools.")
     parser.add_argument("--version", action="version", version=f"recette-sas {__version__}")
@@ -146,7 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-seconds", type=float, default=0, help="stop after this long (0: until SIGTERM)")
     serve.set_defaults(func=_cmd_serve_reference)
 
-    sub.add_parser("cert", help="static check of the editor's certificate file (see `recette-sas cert --help`)")
+    upstream = sub.add_parser(
+        "serve-upstream", help="run the reference FHIR application over plain HTTP, behind a TLS terminator"
+    )
+    upstream.add_argument("--host", default="127.0.0.1")
+    upstream.add_argument("--port", type=int, default=8080)
+    upstream.add_argument(
+        "--max-seconds", type=float, default=0, help="stop after this long (0: until SIGTERM)"
+    )
+    upstream.set_defaults(func=_cmd_serve_upstream)
+
+    sub.add_parser(
+        "cert", help="static check of the editor's certificate file (see `recette-sas cert --help`)"
+    )
     sub.add_parser("igc", help="download, verify and cache the real IGC Santé CAs (`recette-sas igc --help`)")
     return parser
 

@@ -2,7 +2,7 @@
 
 The export is a snapshot of the cached look-alike PKI for one responder URL: CA bundles per hierarchy,
 CRLs for every CA, the OCSP/CRL address the leaves point to, a server certificate for the staging
-terminator, snippets for nginx, HAProxy and Apache httpd, and a README. The CAs stay the same across
+terminator, the reference configurations of nginx, HAProxy and Apache httpd (``terminators.py``), and a README. The CAs stay the same across
 exports until they near expiry, so the editor configures once; ``manifest.json`` lets a later run tell
 when a re-export is needed.
 """
@@ -55,6 +55,11 @@ class ExportLayout:
     @property
     def server_key(self) -> Path:
         return self.root / "server" / "key.pem"
+
+    @property
+    def server_pem(self) -> Path:
+        """Certificate chain and key in one file (mode 0600), as HAProxy's ``crt`` wants them."""
+        return self.root / "server" / "haproxy.pem"
 
     @property
     def server_ca(self) -> Path:
@@ -118,12 +123,17 @@ def export_pki(
         leaf = ca.issue_cert(*server_names)
         layout.server_fullchain.write_bytes(b"".join(b.bytes() for b in leaf.cert_chain_pems))
         _write_private(layout.server_key, leaf.private_key_pem.bytes())
+        _write_private(layout.server_pem, layout.server_fullchain.read_bytes() + leaf.private_key_pem.bytes())
+        from .terminators import TERMINATORS, render_snippets
+
+        for env in ENVIRONMENTS:
+            for name in TERMINATORS:
+                (work / "run" / f"{name}-{env}").mkdir(parents=True)
         layout.server_ca.write_bytes(ca.cert_pem.bytes())
         (work / "ocsp.txt").write_text(f"{pki.responder_url}/ocsp\n")
-        from .terminators import render_snippets
-
+        # The configurations name the files where they will be once the export is in place.
         for filename, text in render_snippets(
-            layout, mapping=mapping, responder_url=pki.responder_url
+            ExportLayout(target.resolve()), mapping=mapping, responder_url=pki.responder_url
         ).items():
             (work / "snippets" / filename).write_text(text)
         manifest = {
@@ -186,8 +196,10 @@ matrice, contrôle positif compris, ce qu'aucun environnement réel ne permet (s
 | `crl/test-crls.pem`, `crl/production-crls.pem` | CRL de toute la chaîne (racine comprise : nginx et HAProxy l'exigent) |
 | `ocsp.txt` | adresse du répondeur OCSP de la suite : `{manifest["responder_url"]}/ocsp` |
 | `server/fullchain.pem`, `server/key.pem` | certificat serveur du terminateur ({", ".join(manifest["server_names"])}) |
+| `server/haproxy.pem` | le même certificat et sa clé dans un seul fichier, pour le `crt` de HAProxy (ne le publiez pas) |
 | `server/ca.pem` | AC du certificat serveur : à déclarer dans `server_ca` de la configuration recette-sas |
-| `snippets/` | extraits nginx, HAProxy et Apache httpd à adapter |
+| `snippets/` | configurations de référence nginx, HAProxy et Apache httpd par environnement, prêtes à démarrer |
+| `run/` | dossiers de travail de ces configurations (pid, journaux) |
 
 Sujets SAS attendus (CN **et** OU, comparaison exacte) :
 {subjects}
@@ -196,7 +208,7 @@ Le répondeur OCSP et les CRL sont servis par la suite pendant son exécution, �
 terminateur doit pouvoir la joindre. Les CRL exportées expirent le {manifest["crl_next_update"]} ;
 recette-sas signale quand une nouvelle exportation est nécessaire.
 
-Ne publiez pas `server/key.pem`.
+Ne publiez ni `server/key.pem` ni `server/haproxy.pem`.
 """
 
 

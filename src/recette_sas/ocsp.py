@@ -111,9 +111,9 @@ def answer(pki: Pki, request_der: bytes) -> bytes:
     try:
         req = ocsp.load_der_ocsp_request(request_der)
     except ValueError:
-        return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST).public_bytes(
-            serialization.Encoding.DER
-        )
+        return ocsp.OCSPResponseBuilder.build_unsuccessful(
+            ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+        ).public_bytes(serialization.Encoding.DER)
     issuer = _find_issuer(pki, req)
     if issuer is None:
         return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(
@@ -137,7 +137,9 @@ def answer(pki: Pki, request_der: bytes) -> bytes:
             this_update=now - dt.timedelta(minutes=1),
             next_update=now + dt.timedelta(hours=1),
             revocation_time=revoked_at if status is ocsp.OCSPCertStatus.REVOKED else None,
-            revocation_reason=x509.ReasonFlags.key_compromise if status is ocsp.OCSPCertStatus.REVOKED else None,
+            revocation_reason=x509.ReasonFlags.key_compromise
+            if status is ocsp.OCSPCertStatus.REVOKED
+            else None,
         )
         .responder_id(ocsp.OCSPResponderEncoding.HASH, ca_cert)
     )
@@ -182,7 +184,9 @@ class Publisher:
     answering elsewhere than advertised would make the server's OCSP checks fail for everyone.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, advertised: str | None = None) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, advertised: str | None = None
+    ) -> None:
         try:
             self._httpd = _Server((host, port), _Handler)
         except OSError as exc:
@@ -204,7 +208,10 @@ class Publisher:
         self._httpd.pki = pki
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="recette-sas-ocsp", daemon=True
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.2},
+                name="recette-sas-ocsp",
+                daemon=True,
             )
             self._thread.start()
         return self
