@@ -416,3 +416,81 @@ ip_allow_list = {allow}
     summary = json.loads((results.parent / "summary.json").read_text())
     # The reference answers anyone: with the suite's loopback address unlisted, that is a warning.
     assert summary["totals"] == expected
+
+
+def test_a_pkcs12_run_leaves_no_key_and_no_password_in_reports_or_terminal(
+    pytester: pytest.Pytester, pki: Pki, pki_cache_dir: Path, exported_reference: tuple[Path, int, int]
+) -> None:
+    """The editor's PKCS#12 and its password go through a real run; nothing secret comes out."""
+    import base64
+
+    from recette_sas.editor_identity import EditorPki
+
+    export_dir, port, responder_port = exported_reference
+    ident = EditorPki(pki).identity("preproduction")
+    key = serialization.load_pem_private_key(ident.keyfile.read_bytes(), password=None)
+    password = "Tr3s-Secret-Pkcs12-Password"
+    p12 = pytester.path / "editeur.p12"
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"editeur",
+            key,
+            ident.leaf,
+            list(ident.chain),  # type: ignore[arg-type]
+            serialization.BestAvailableEncryption(password.encode()),
+        )
+    )
+    config = pytester.path / "editeur.toml"
+    config.write_text(
+        f"""
+editor = "Référence"
+[pki]
+responder_url = "http://127.0.0.1:{responder_port}"
+responder_bind = "127.0.0.1:{responder_port}"
+[environments.preproduction]
+base_url = "https://localhost:{port}"
+trust = "igc"
+server_ca = "{export_dir / "server" / "ca.pem"}"
+[environments.preproduction.certificate]
+pkcs12 = "{p12}"
+password_env = "{PASSWORD_VAR}"
+"""
+    )
+    reports = pytester.path / "reports"
+    env = {**os.environ, PASSWORD_VAR: password}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "features"),
+            f"--rootdir={ROOT}",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            f"--pki-cache={pki_cache_dir}",
+            f"--alluredir={reports / 'allure-results'}",
+            f"--sas-config={config}",
+            "-m",
+            "igc or client",
+            "-rA",
+            "-v",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=pytester.path,
+        timeout=600,
+    )
+    assert "passed" in result.stdout, result.stdout[-3000:]
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    key_b64 = base64.b64encode(der).decode()
+    secrets = [password, "PRIVATE KEY", key_b64[100:160], base64.b64encode(p12.read_bytes()).decode()[50:110]]
+    terminal = result.stdout + result.stderr
+    files = [p for p in reports.rglob("*") if p.is_file()]
+    assert any(p.name.endswith("-result.json") for p in files)
+    for secret in secrets:
+        assert secret not in terminal
+        for path in files:
+            assert secret not in path.read_text(errors="replace"), f"{secret[:12]}… found in {path.name}"
