@@ -35,9 +35,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
-import functools
 import json
-import selectors
 import socket
 import threading
 import time
@@ -47,7 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 import trustme
@@ -59,6 +57,12 @@ from OpenSSL import SSL, crypto
 
 from .environments import UsageError
 from .identity import certificate_summary
+from .tlsio import ClientGone as _ClientGone
+from .tlsio import describe as _describe
+from .tlsio import recv as _recv
+from .tlsio import retry as _retry
+from .tlsio import send_all as _send_all
+from .tlsio import wait as _wait
 
 FHIR_JSON: Final = "application/fhir+json"
 ACCEPTED_BODY_TYPES: Final = frozenset({"application/fhir+json", "application/json+fhir", "application/json"})
@@ -76,7 +80,6 @@ MAX_BODY_BYTES: Final = 1024 * 1024
 MAX_WORKERS: Final = 8
 MAX_PRESENTATIONS: Final = 256
 
-_T = TypeVar("_T")
 
 
 class MockMode(enum.StrEnum):
@@ -523,10 +526,6 @@ def _capability_statement(base: str) -> dict[str, Any]:
 # -- the server ------------------------------------------------------------------------------------
 
 
-class _ClientGone(Exception):
-    """The client closed or stalled before a whole request arrived."""
-
-
 class _BadRequest(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -814,52 +813,6 @@ def _record_sni(connection: SSL.Connection) -> None:
     name = connection.get_servername()
     if isinstance(state, _ConnState) and name is not None:
         state.sni = name.decode("ascii", "replace")
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, SSL.Error) and exc.args and isinstance(exc.args[0], list):
-        reasons = [str(item[-1]) for item in exc.args[0] if isinstance(item, tuple) and item]
-        if reasons:
-            return "; ".join(reasons)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _wait(sock: socket.socket, deadline: float, *, write: bool) -> None:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise TimeoutError("deadline exceeded")
-    with selectors.DefaultSelector() as selector:
-        selector.register(sock, selectors.EVENT_WRITE if write else selectors.EVENT_READ)
-        if not selector.select(remaining):
-            raise TimeoutError("deadline exceeded")
-
-
-def _retry(operation: Callable[[], _T], sock: socket.socket, deadline: float) -> _T:
-    """Run a pyOpenSSL call on a non-blocking socket until it completes or the deadline passes."""
-    while True:
-        try:
-            return operation()
-        except SSL.WantReadError:
-            _wait(sock, deadline, write=False)
-        except SSL.WantWriteError:
-            _wait(sock, deadline, write=True)
-
-
-def _recv(conn: SSL.Connection, sock: socket.socket, deadline: float) -> bytes:
-    try:
-        return _retry(functools.partial(conn.recv, 65536), sock, deadline)
-    except SSL.ZeroReturnError:
-        return b""
-    except TimeoutError:
-        raise _ClientGone("nothing more arrived before the deadline") from None
-    except (SSL.Error, OSError) as exc:
-        raise _ClientGone(_describe(exc)) from exc
-
-
-def _send_all(conn: SSL.Connection, sock: socket.socket, data: bytes, deadline: float) -> None:
-    offset = 0
-    while offset < len(data):
-        offset += _retry(functools.partial(conn.send, data[offset : offset + 16384]), sock, deadline)
 
 
 class _Reader:

@@ -39,14 +39,14 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 import trustme
@@ -60,6 +60,12 @@ from OpenSSL import SSL, crypto
 
 from recette_sas.environments import SasSubject, UsageError
 from recette_sas.fhir import FhirApp, FhirResponse, error_response
+from recette_sas.tlsio import ClientGone as _ClientGone
+from recette_sas.tlsio import describe as _describe
+from recette_sas.tlsio import recv as _recv
+from recette_sas.tlsio import retry as _retry
+from recette_sas.tlsio import send_all as _send_all
+from recette_sas.tlsio import wait as _wait
 
 TLS_VERSIONS: Final[Mapping[str, int]] = {
     "TLSv1": SSL.TLS1_VERSION,
@@ -93,7 +99,6 @@ OCSP_TIMEOUT: Final = 3.0
 OCSP_MAX_BYTES: Final = 64 * 1024
 OCSP_CLOCK_SKEW: Final = timedelta(minutes=5)
 
-_T = TypeVar("_T")
 
 _VERIFY_ERRORS: Final[Mapping[int, str]] = {
     2: "unable to get issuer certificate",
@@ -525,10 +530,6 @@ class _Stopping(Exception):
     """stop() woke the accept loop."""
 
 
-class _ClientGone(Exception):
-    """The client closed or stalled before sending a whole request."""
-
-
 @dataclass(frozen=True)
 class _Request:
     method: str
@@ -940,51 +941,6 @@ def _refuse(reason: str) -> _Refused:
 
 def _bad_request(status: int, reason: str) -> _Refused:
     return _Refused(error_response(status, reason, code="invalid"), reason, decision="bad_request")
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, SSL.Error) and exc.args and isinstance(exc.args[0], list):
-        reasons = [str(item[-1]) for item in exc.args[0] if isinstance(item, tuple) and item]
-        if reasons:
-            return "; ".join(reasons)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _wait(sock: socket.socket, deadline: float, *, write: bool) -> None:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise TimeoutError("deadline exceeded")
-    with selectors.DefaultSelector() as selector:
-        selector.register(sock, selectors.EVENT_WRITE if write else selectors.EVENT_READ)
-        if not selector.select(remaining):
-            raise TimeoutError("deadline exceeded")
-
-
-def _retry(operation: Callable[[], _T], sock: socket.socket, deadline: float) -> _T:
-    """Run a pyOpenSSL call on a non-blocking socket until it completes or the deadline passes."""
-    while True:
-        try:
-            return operation()
-        except SSL.WantReadError:
-            _wait(sock, deadline, write=False)
-        except SSL.WantWriteError:
-            _wait(sock, deadline, write=True)
-
-
-def _recv(conn: SSL.Connection, sock: socket.socket, deadline: float) -> bytes:
-    try:
-        return _retry(functools.partial(conn.recv, 65536), sock, deadline)
-    except SSL.ZeroReturnError:
-        return b""
-    except (SSL.Error, OSError) as exc:
-        raise _ClientGone(_describe(exc)) from exc
-
-
-def _send_all(conn: SSL.Connection, sock: socket.socket, data: bytes, deadline: float) -> None:
-    offset = 0
-    while offset < len(data):
-        chunk = data[offset : offset + 16384]
-        offset += _retry(functools.partial(conn.send, chunk), sock, deadline)
 
 
 def _read_request(conn: SSL.Connection, sock: socket.socket, deadline: float) -> _Request:
