@@ -31,13 +31,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .environments import Hierarchy, UsageError, get_environment
 from .identity import Identity, certificate_pem
-from .pki import Pki
+from .pki import Pki, issue_leaf
 
 EDITOR_ORGANISATION = "EDITEUR EXEMPLE"
 EDITOR_STRUCTURE_ID = "499700888888001"
@@ -171,70 +171,19 @@ class EditorPki:
         issuer = self.pki.ca(issuer_name)
         issuer_key = self.pki.ca_key(issuer_name)
         key = self._key(key_name)
-        now = _now()
-        base = self.pki.responder_url.rstrip("/")
-        eku = ExtendedKeyUsageOID.SERVER_AUTH if server_name else ExtendedKeyUsageOID.CLIENT_AUTH
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=bool(server_name),
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
-            )
-            .add_extension(
-                x509.CRLDistributionPoints(
-                    [
-                        x509.DistributionPoint(
-                            full_name=[x509.UniformResourceIdentifier(f"{base}/crl/{issuer_name}.crl")],
-                            relative_name=None,
-                            reasons=None,
-                            crl_issuer=None,
-                        )
-                    ]
-                ),
-                critical=False,
-            )
-            .add_extension(
-                x509.AuthorityInformationAccess(
-                    [
-                        x509.AccessDescription(
-                            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(f"{base}/ocsp")
-                        ),
-                        x509.AccessDescription(
-                            AuthorityInformationAccessOID.CA_ISSUERS,
-                            x509.UniformResourceIdentifier(f"{base}/ca/{issuer_name}.cer"),
-                        ),
-                    ]
-                ),
-                critical=False,
-            )
+        cert = issue_leaf(
+            subject=subject,
+            public_key=key.public_key(),
+            issuer_name=issuer.subject,
+            issuer_key=issuer_key,
+            pointer=issuer_name,
+            base_url=self.pki.responder_url,
+            not_before=_now() - dt.timedelta(days=1),
+            not_after=not_after,
+            eku=(ExtendedKeyUsageOID.SERVER_AUTH if server_name else ExtendedKeyUsageOID.CLIENT_AUTH,),
+            key_encipherment=bool(server_name),
+            san=(server_name,) if server_name else (),
         )
-        if server_name:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.DNSName(server_name)]), critical=False
-            )
-        cert = builder.sign(issuer_key, hashes.SHA256())
         leaf_pem = certificate_pem(cert)
         chain_pem = certificate_pem(issuer)
         (work / "leaf.pem").write_bytes(leaf_pem)

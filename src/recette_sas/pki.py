@@ -684,24 +684,63 @@ def _sign(
     if plan.issuer == "self":
         issuer_name, issuer_key = plan.subject, leaf_key
     else:
-        issuer_cert = certs[plan.issuer]
-        issuer_name = issuer_cert.subject
+        issuer_name = certs[plan.issuer].subject
         issuer_key = key("leaf-signer" if plan.issuer == "leaf-signer" else plan.issuer)
-    crl_name = plan.pointer
+    return issue_leaf(
+        subject=plan.subject,
+        public_key=leaf_key.public_key(),
+        issuer_name=issuer_name,
+        issuer_key=issuer_key,
+        pointer=plan.pointer,
+        base_url=base_url,
+        not_before=plan.not_before,
+        not_after=plan.not_after,
+        eku=plan.eku,
+        digital_signature=plan.digital_signature,
+        key_encipherment=plan.key_encipherment,
+        ca=plan.ca,
+        san=plan.san,
+        hash_name=plan.hash_name,
+    )
+
+
+def issue_leaf(
+    *,
+    subject: x509.Name,
+    public_key: rsa.RSAPublicKey,
+    issuer_name: x509.Name,
+    issuer_key: rsa.RSAPrivateKey,
+    pointer: str,
+    base_url: str,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    eku: tuple[x509.ObjectIdentifier, ...] = (ExtendedKeyUsageOID.CLIENT_AUTH,),
+    digital_signature: bool = True,
+    key_encipherment: bool = False,
+    ca: bool = False,
+    san: tuple[str, ...] = (),
+    hash_name: str = "sha256",
+) -> x509.Certificate:
+    """An IGC ORG-like leaf: the profile of every leaf the suite issues, SAS's and the editor's alike.
+
+    Its CRL distribution point and OCSP/caIssuers AIA point at ``base_url`` for the CA named ``pointer``
+    (the suite's own publisher), as the IGC's point at igc-sante.esante.gouv.fr and ocsp.esante.gouv.fr.
+    """
+    base = base_url.rstrip("/")
     builder = (
         x509.CertificateBuilder()
-        .subject_name(plan.subject)
+        .subject_name(subject)
         .issuer_name(issuer_name)
-        .public_key(leaf_key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(plan.not_before)
-        .not_valid_after(plan.not_after)
-        .add_extension(x509.BasicConstraints(ca=plan.ca, path_length=None), critical=True)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=plan.digital_signature,
+                digital_signature=digital_signature,
                 content_commitment=False,
-                key_encipherment=plan.key_encipherment,
+                key_encipherment=key_encipherment,
                 data_encipherment=False,
                 key_agreement=False,
                 key_cert_sign=False,
@@ -711,8 +750,8 @@ def _sign(
             ),
             critical=True,
         )
-        .add_extension(x509.ExtendedKeyUsage(list(plan.eku)), critical=False)
-        .add_extension(_ski(leaf_key.public_key()), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
+        .add_extension(_ski(public_key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
         )
@@ -720,7 +759,7 @@ def _sign(
             x509.CRLDistributionPoints(
                 [
                     x509.DistributionPoint(
-                        full_name=[x509.UniformResourceIdentifier(f"{base_url}/crl/{crl_name}.crl")],
+                        full_name=[x509.UniformResourceIdentifier(f"{base}/crl/{pointer}.crl")],
                         relative_name=None,
                         reasons=None,
                         crl_issuer=None,
@@ -733,23 +772,23 @@ def _sign(
             x509.AuthorityInformationAccess(
                 [
                     x509.AccessDescription(
-                        AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(f"{base_url}/ocsp")
+                        AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(f"{base}/ocsp")
                     ),
                     x509.AccessDescription(
                         AuthorityInformationAccessOID.CA_ISSUERS,
-                        x509.UniformResourceIdentifier(f"{base_url}/ca/{crl_name}.cer"),
+                        x509.UniformResourceIdentifier(f"{base}/ca/{pointer}.cer"),
                     ),
                 ]
             ),
             critical=False,
         )
     )
-    if plan.san:
+    if san:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(n) for n in plan.san]), critical=False
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in san]), critical=False
         )
     cert = builder.sign(issuer_key, hashes.SHA256())
-    return _resign_sha1(cert, issuer_key) if plan.hash_name == "sha1" else cert
+    return _resign_sha1(cert, issuer_key) if hash_name == "sha1" else cert
 
 
 _SHA256_RSA = bytes.fromhex("06092a864886f70d01010b")
