@@ -18,10 +18,12 @@ half-written.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import enum
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -225,21 +227,36 @@ def _ski(key: rsa.RSAPublicKey) -> x509.SubjectKeyIdentifier:
     return x509.SubjectKeyIdentifier.from_public_key(key)
 
 
+def _keygen_pem(bits: int) -> bytes:
+    return _key_pem(rsa.generate_private_key(public_exponent=65537, key_size=bits))
+
+
+def _generate_keys(sizes: dict[str, int]) -> dict[str, bytes]:
+    """RSA keys as PEM. The RSA-4096 ones (most of a cold build, with a wide spread) are generated in
+    worker processes, one per core, while this process makes the small ones."""
+    big = [name for name, bits in sizes.items() if bits >= 4096]
+    workers = min(len(big), os.cpu_count() or 1)
+    if workers < 2:
+        return {name: _keygen_pem(bits) for name, bits in sizes.items()}
+    # spawn, not fork: forking a process that runs threads (a test session) is unsafe.
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {name: pool.submit(_keygen_pem, sizes[name]) for name in big}
+        pems = {name: _keygen_pem(bits) for name, bits in sizes.items() if name not in futures}
+        pems.update({name: future.result(timeout=300) for name, future in futures.items()})
+    return {name: pems[name] for name in sizes}
+
+
 def _build_material(work: Path, now: dt.datetime) -> None:
     """Generate every key and CA certificate (the expensive part)."""
     keys_dir = work / "keys"
     certs_dir = work / "ca"
     keys_dir.mkdir(parents=True)
     certs_dir.mkdir()
-    keys: dict[str, rsa.RSAPrivateKey] = {}
-    for spec in ALL_CAS:
-        keys[spec.name] = rsa.generate_private_key(public_exponent=65537, key_size=spec.key_bits)
-        _write_private(keys_dir / f"{spec.name}.key.pem", _key_pem(keys[spec.name]))
-    for name, bits in LEAF_KEYS.items():
-        _write_private(
-            keys_dir / f"{name}.key.pem",
-            _key_pem(rsa.generate_private_key(public_exponent=65537, key_size=bits)),
-        )
+    pems = _generate_keys({**{spec.name: spec.key_bits for spec in ALL_CAS}, **LEAF_KEYS})
+    for name, pem in pems.items():
+        _write_private(keys_dir / f"{name}.key.pem", pem)
+    keys = {spec.name: _load_key(keys_dir / f"{spec.name}.key.pem") for spec in ALL_CAS}
     certs: dict[str, x509.Certificate] = {}
     for spec in ALL_CAS:  # roots come before the intermediates they sign
         key = keys[spec.name]
