@@ -27,10 +27,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from .certcheck import CA_NAMES, intermediate_dn, profile_findings, signed_by, validity_findings
 from .environments import Hierarchy
+from .identity import ocsp_url
 from .mock_sas import ACCEPTED_BODY_TYPES, Presentation, appointment_problems, identifier_tokens
 from .verdict import Attempt, Outcome, VerdictUnavailable
 
@@ -334,7 +334,7 @@ class RevocationChecker:
             if entry is not None:
                 return "revoked", f"listed in the CRL {url} since {entry.revocation_date_utc.isoformat()}"
             return "good", f"not listed in the CRL {url} (signed by the issuing CA, fresh)"
-        responder = _ocsp_url(leaf)
+        responder = ocsp_url(leaf)
         if responder is not None and self._allowed(responder):
             try:
                 return self._ocsp(leaf, issuer, responder)
@@ -397,19 +397,6 @@ def _crl_urls(cert: x509.Certificate) -> list[str]:
         for name in (point.full_name or [])
         if isinstance(name, x509.UniformResourceIdentifier) and name.value.startswith("http")
     ]
-
-
-def _ocsp_url(cert: x509.Certificate) -> str | None:
-    try:
-        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
-    except (x509.ExtensionNotFound, ValueError):
-        return None
-    for description in aia:
-        if description.access_method == AuthorityInformationAccessOID.OCSP and isinstance(
-            description.access_location, x509.UniformResourceIdentifier
-        ):
-            return description.access_location.value
-    return None
 
 
 def require_not_revoked(

@@ -14,6 +14,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import AuthorityInformationAccessOID
 
 
 def certificate_summary(cert: x509.Certificate) -> dict[str, Any]:
@@ -36,6 +37,20 @@ def certificate_summary(cert: x509.Certificate) -> dict[str, Any]:
         "signature_hash": algo.name if algo is not None else None,
         "sha256": cert.fingerprint(hashes.SHA256()).hex(),
     }
+
+
+def ocsp_url(cert: x509.Certificate) -> str | None:
+    """The first OCSP responder URL of the certificate's AIA extension."""
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    for description in aia:
+        if description.access_method == AuthorityInformationAccessOID.OCSP and isinstance(
+            description.access_location, x509.UniformResourceIdentifier
+        ):
+            return description.access_location.value
+    return None
 
 
 def certificate_pem(cert: x509.Certificate) -> bytes:

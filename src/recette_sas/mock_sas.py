@@ -59,10 +59,10 @@ from .environments import UsageError
 from .identity import certificate_summary
 from .tlsio import ClientGone as _ClientGone
 from .tlsio import describe as _describe
+from .tlsio import linger_close
 from .tlsio import recv as _recv
 from .tlsio import retry as _retry
 from .tlsio import send_all as _send_all
-from .tlsio import wait as _wait
 
 FHIR_JSON: Final = "application/fhir+json"
 ACCEPTED_BODY_TYPES: Final = frozenset({"application/fhir+json", "application/json+fhir", "application/json"})
@@ -79,7 +79,6 @@ MAX_HEAD_BYTES: Final = 64 * 1024
 MAX_BODY_BYTES: Final = 1024 * 1024
 MAX_WORKERS: Final = 8
 MAX_PRESENTATIONS: Final = 256
-
 
 
 class MockMode(enum.StrEnum):
@@ -913,16 +912,4 @@ def _serialize(status: int, body: bytes, headers: tuple[tuple[str, str], ...]) -
 
 
 def _linger_close(sock: socket.socket) -> None:
-    """Send our FIN, then read until the client closes (bounded), so the close is never a RST."""
-    try:
-        sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        return
-    deadline = time.monotonic() + LINGER
-    try:
-        while True:
-            _wait(sock, deadline, write=False)
-            if not sock.recv(65536):
-                return
-    except (OSError, TimeoutError):
-        return
+    linger_close(sock, linger=LINGER)

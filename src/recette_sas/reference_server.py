@@ -55,17 +55,18 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from OpenSSL import SSL, crypto
 
 from recette_sas.environments import SasSubject, UsageError
 from recette_sas.fhir import FhirApp, FhirResponse, error_response
+from recette_sas.identity import ocsp_url
 from recette_sas.tlsio import ClientGone as _ClientGone
 from recette_sas.tlsio import describe as _describe
+from recette_sas.tlsio import linger_close
 from recette_sas.tlsio import recv as _recv
 from recette_sas.tlsio import retry as _retry
 from recette_sas.tlsio import send_all as _send_all
-from recette_sas.tlsio import wait as _wait
 
 TLS_VERSIONS: Final[Mapping[str, int]] = {
     "TLSv1": SSL.TLS1_VERSION,
@@ -283,20 +284,6 @@ def find_issuer(cert: x509.Certificate, candidates: Iterable[x509.Certificate]) 
         except (ValueError, TypeError, InvalidSignature):
             continue
         return candidate
-    return None
-
-
-def ocsp_url(cert: x509.Certificate) -> str | None:
-    """The first OCSP responder URL of the certificate's AIA extension."""
-    try:
-        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
-    except (x509.ExtensionNotFound, ValueError):
-        return None
-    for description in aia:
-        if description.access_method == AuthorityInformationAccessOID.OCSP and isinstance(
-            description.access_location, x509.UniformResourceIdentifier
-        ):
-            return description.access_location.value
     return None
 
 
@@ -1006,16 +993,4 @@ def _serialize(response: FhirResponse) -> bytes:
 
 
 def _linger_close(sock: socket.socket) -> None:
-    """Send our FIN, then read until the client closes (bounded), so the close is never a RST."""
-    try:
-        sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        return
-    deadline = time.monotonic() + LINGER
-    try:
-        while True:
-            _wait(sock, deadline, write=False)
-            if not sock.recv(65536):
-                return
-    except (OSError, TimeoutError):
-        return
+    linger_close(sock, linger=LINGER)

@@ -71,3 +71,20 @@ def send_all(conn: SSL.Connection, sock: socket.socket, data: bytes, deadline: f
     while offset < len(data):
         chunk = data[offset : offset + 16384]
         offset += retry(functools.partial(conn.send, chunk), sock, deadline)
+
+
+def linger_close(sock: socket.socket, *, linger: float) -> None:
+    """Send our FIN, then read until the client closes (bounded), so the close is never a RST
+    (a RST can destroy the alert a TLS 1.3 client has not read yet)."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        return
+    deadline = time.monotonic() + linger
+    try:
+        while True:
+            wait(sock, deadline, write=False)
+            if not sock.recv(65536):
+                return
+    except (OSError, TimeoutError):
+        return
