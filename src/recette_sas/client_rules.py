@@ -23,14 +23,12 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 
 from .certcheck import CA_NAMES, intermediate_dn, profile_findings, signed_by, validity_findings
 from .environments import Hierarchy
-from .identity import ocsp_url
+from .identity import ocsp_url, signature_valid
 from .mock_sas import ACCEPTED_BODY_TYPES, Presentation, appointment_problems, identifier_tokens
 from .verdict import Attempt, Outcome, VerdictUnavailable
 
@@ -354,8 +352,11 @@ class RevocationChecker:
         response = ocsp.load_der_ocsp_response(der)
         if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
             return "unknown", f"OCSP {url}: responder answered {response.response_status.name}"
-        if not _signature_valid(
-            issuer, response.signature, response.tbs_response_bytes, response.signature_hash_algorithm
+        if not signature_valid(
+            issuer.public_key(),
+            response.signature,
+            response.tbs_response_bytes,
+            response.signature_hash_algorithm,
         ):
             return "unknown", f"OCSP {url}: answer not signed by the issuing CA"
         if response.serial_number != leaf.serial_number:
@@ -366,24 +367,6 @@ class RevocationChecker:
         if status is ocsp.OCSPCertStatus.REVOKED:
             return "revoked", f"OCSP {url}: revoked"
         return "unknown", f"OCSP {url}: the responder does not know this certificate"
-
-
-def _signature_valid(
-    issuer: x509.Certificate, signature: bytes, data: bytes, algorithm: hashes.HashAlgorithm | None
-) -> bool:
-    key = issuer.public_key()
-    if algorithm is None:
-        return False
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, data, padding.PKCS1v15(), algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, data, ec.ECDSA(algorithm))
-        else:
-            return False
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
 
 
 def _crl_urls(cert: x509.Certificate) -> list[str]:

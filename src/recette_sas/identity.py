@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 
@@ -51,6 +52,25 @@ def ocsp_url(cert: x509.Certificate) -> str | None:
         ):
             return description.access_location.value
     return None
+
+
+def signature_valid(
+    key: object, signature: bytes, data: bytes, algorithm: hashes.HashAlgorithm | None
+) -> bool:
+    """Whether ``signature`` over ``data`` verifies with an RSA (PKCS#1 v1.5) or EC public ``key``
+    (how OCSP responses are checked against their issuing CA)."""
+    if algorithm is None:
+        return False
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, data, padding.PKCS1v15(), algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, data, ec.ECDSA(algorithm))
+        else:
+            return False
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
 
 
 def certificate_pem(cert: x509.Certificate) -> bytes:

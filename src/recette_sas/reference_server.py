@@ -53,14 +53,14 @@ import trustme
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from OpenSSL import SSL, crypto
 
 from recette_sas.environments import SasSubject, UsageError
 from recette_sas.fhir import FhirApp, FhirResponse, error_response
-from recette_sas.identity import ocsp_url
+from recette_sas.identity import ocsp_url, signature_valid
 from recette_sas.tlsio import ClientGone as _ClientGone
 from recette_sas.tlsio import describe as _describe
 from recette_sas.tlsio import linger_close
@@ -313,7 +313,7 @@ def ocsp_response_problem(
         return "OCSP: response not signed by the issuing CA (responder key hash differs)"
     if response.responder_name is not None and response.responder_name != issuer.subject:
         return "OCSP: response not signed by the issuing CA (responder name differs)"
-    if not _signature_valid(
+    if not signature_valid(
         issuer.public_key(),
         response.signature,
         response.tbs_response_bytes,
@@ -344,21 +344,6 @@ def ocsp_response_problem(
     if status is ocsp.OCSPCertStatus.GOOD:
         return None
     return f"OCSP: client certificate status is {status.name.lower()}"
-
-
-def _signature_valid(key: Any, signature: bytes, data: bytes, algorithm: hashes.HashAlgorithm | None) -> bool:
-    if algorithm is None:
-        return False
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, data, padding.PKCS1v15(), algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, data, ec.ECDSA(algorithm))
-        else:
-            return False
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
 
 
 class OcspChecker:
