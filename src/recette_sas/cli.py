@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__
-from .environments import (
+from recette_sas import __version__
+from recette_sas.environments import (
     Hierarchy,
     Mapping,
     UsageError,
@@ -23,7 +23,7 @@ from .environments import (
     editor_environments,
     trusted_hierarchy,
 )
-from .paths import default_cache_dir
+from recette_sas.paths import default_cache_dir
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_pki_build(args: argparse.Namespace) -> int:
-    from .pki import Pki
+    from recette_sas.pki import Pki
 
     pki = Pki.load_or_build(Path(args.cache), responder_url=args.responder_url)
     print(f"PKI look-alike: {pki.root} (réponses OCSP/CRL attendues sur {pki.responder_url})")
@@ -42,8 +42,8 @@ def _cmd_pki_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_pki_export(args: argparse.Namespace) -> int:
-    from .export import export_pki
-    from .pki import Pki
+    from recette_sas.export import export_pki
+    from recette_sas.pki import Pki
 
     pki = Pki.load_or_build(Path(args.cache), responder_url=args.responder_url.rstrip("/"))
     names = tuple(args.server_name or ["localhost"])
@@ -67,8 +67,8 @@ def _cmd_serve_reference(args: argparse.Namespace) -> int:
     import trustme
     from cryptography import x509
 
-    from .export import ExportLayout
-    from .reference_server import Policy, ReferenceServer
+    from recette_sas.export import ExportLayout
+    from recette_sas.reference_server import Policy, ReferenceServer
 
     layout = ExportLayout(Path(args.pki_dir))
     mapping = Mapping.parse(args.mapping)
@@ -114,7 +114,7 @@ def _cmd_serve_reference(args: argparse.Namespace) -> int:
 
 def _cmd_serve_upstream(args: argparse.Namespace) -> int:
     """The reference FHIR application over plain HTTP, for a terminator to proxy to (terminators/README.md)."""
-    from .upstream import Upstream
+    from recette_sas.upstream import Upstream
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

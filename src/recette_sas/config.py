@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .environments import (
+from recette_sas.environments import (
     ENVIRONMENT_KEYS,
     Mapping,
     UsageError,
@@ -363,7 +363,7 @@ def load_config(path: Path) -> EditorConfig:
 
 def validate_credentials(config: EditorConfig) -> None:
     """Open every certificate the file names (password, key match), so a mistake stops the run at once."""
-    from .credentials import load_credential
+    from recette_sas.credentials import load_credential
 
     for env in config.environments.values():
         where = f"{config.path}: environments.{env.key}"

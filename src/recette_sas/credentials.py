@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from .config import CertificateFiles
-from .environments import UsageError
-from .identity import Identity, certificate_pem
+from recette_sas.config import CertificateFiles
+from recette_sas.environments import UsageError
+from recette_sas.identity import Identity, certificate_pem
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 

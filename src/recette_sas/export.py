@@ -22,10 +22,10 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from . import __version__
-from .environments import ENVIRONMENTS, Hierarchy, Mapping, UsageError
-from .identity import certificate_pem
-from .pki import Pki
+from recette_sas import __version__
+from recette_sas.environments import ENVIRONMENTS, Hierarchy, Mapping, UsageError
+from recette_sas.identity import certificate_pem
+from recette_sas.pki import Pki
 
 MANIFEST = "manifest.json"
 
@@ -124,7 +124,7 @@ def export_pki(
         layout.server_fullchain.write_bytes(b"".join(b.bytes() for b in leaf.cert_chain_pems))
         _write_private(layout.server_key, leaf.private_key_pem.bytes())
         _write_private(layout.server_pem, layout.server_fullchain.read_bytes() + leaf.private_key_pem.bytes())
-        from .terminators import TERMINATORS, render_snippets
+        from recette_sas.terminators import TERMINATORS, render_snippets
 
         for env in ENVIRONMENTS:
             for name in TERMINATORS:

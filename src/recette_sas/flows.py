@@ -8,9 +8,9 @@ import uuid
 
 from cryptography.hazmat.primitives import serialization
 
-from .environments import SasSubject
-from .identity import Identity
-from .probe import HttpRequest
+from recette_sas.environments import SasSubject
+from recette_sas.identity import Identity
+from recette_sas.probe import HttpRequest
 
 FLOWS: tuple[str, ...] = ("agregation", "regulateurs")
 FLOW_LABELS = {"agregation": "agrégation des créneaux", "regulateurs": "gestion des comptes régulateurs"}

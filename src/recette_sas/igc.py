@@ -43,8 +43,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
-from .environments import Hierarchy, UsageError
-from .paths import default_cache_dir
+from recette_sas.environments import Hierarchy, UsageError
+from recette_sas.paths import default_cache_dir
 
 OFFICIAL_BASE = "http://igc-sante.esante.gouv.fr"
 CACHE_SUBDIR = "igc"

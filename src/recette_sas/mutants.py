@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .environments import Hierarchy, Mapping, accepted_subjects, trusted_hierarchy
-from .terminators import TemplateError, pcre_literal, subject_dn, subject_rules
+from recette_sas.environments import Hierarchy, Mapping, accepted_subjects, trusted_hierarchy
+from recette_sas.terminators import TemplateError, pcre_literal, subject_dn, subject_rules
 
 if TYPE_CHECKING:
-    from .export import ExportLayout
+    from recette_sas.export import ExportLayout
 
 # --- scenario keys --------------------------------------------------------------------------------------
 
@@ -237,7 +237,7 @@ def _crls_of(hierarchies: tuple[Hierarchy, ...]) -> Callable[[MutationContext], 
 
 
 def _intermediate_crl(ctx: MutationContext) -> bytes:
-    from .pki import GENUINE
+    from recette_sas.pki import GENUINE
 
     return ctx.layout.crl(GENUINE[ctx.hierarchy][1].name).read_bytes()
 

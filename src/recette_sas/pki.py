@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
-from .environments import (
+from recette_sas.environments import (
     ENVIRONMENT_KEYS,
     Hierarchy,
     SasSubject,
@@ -45,7 +45,7 @@ from .environments import (
     get_environment,
     other_environment,
 )
-from .identity import Identity, certificate_pem
+from recette_sas.identity import Identity, certificate_pem
 
 PROFILE_VERSION = 4
 DEFAULT_HORIZON = dt.timedelta(days=30)

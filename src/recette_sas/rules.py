@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .verdict import Attempt, Outcome, VerdictUnavailable
+from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable
 
 if TYPE_CHECKING:
-    from .targets import Reachability
+    from recette_sas.targets import Reachability
 
 FHIR_MEDIA_TYPES = ("application/fhir+json", "application/json+fhir")
 

@@ -12,9 +12,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .flows import flow_request
-from .identity import Identity
-from .probe import (
+from recette_sas.flows import flow_request
+from recette_sas.identity import Identity
+from recette_sas.probe import (
     CertificateRequestInfo,
     Endpoint,
     HttpRequest,
@@ -22,7 +22,7 @@ from .probe import (
     attempt,
     read_certificate_request,
 )
-from .verdict import Attempt, Outcome, VerdictUnavailable
+from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable
 
 
 @dataclass(frozen=True)

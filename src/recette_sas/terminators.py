@@ -25,10 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .environments import Mapping, SasSubject, accepted_subjects, editor_environments, trusted_hierarchy
+from recette_sas.environments import (
+    Mapping,
+    SasSubject,
+    accepted_subjects,
+    editor_environments,
+    trusted_hierarchy,
+)
 
 if TYPE_CHECKING:
-    from .export import ExportLayout
+    from recette_sas.export import ExportLayout
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "terminators"
 """The commented templates (repository root, next to the README an editor reads)."""

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
-from .environments import UsageError
-from .reference_server import Policy
+from recette_sas.environments import UsageError
+from recette_sas.reference_server import Policy
 
 
 @dataclass(frozen=True)
