@@ -55,14 +55,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from OpenSSL import SSL, crypto
 
+from recette_sas._net.tlsio import ClientGone as _ClientGone
+from recette_sas._net.tlsio import describe as _describe
+from recette_sas._net.tlsio import linger_close
+from recette_sas._net.tlsio import recv as _recv
+from recette_sas._net.tlsio import retry as _retry
+from recette_sas._net.tlsio import send_all as _send_all
 from recette_sas.environments import UsageError
 from recette_sas.identity import certificate_summary
-from recette_sas.tlsio import ClientGone as _ClientGone
-from recette_sas.tlsio import describe as _describe
-from recette_sas.tlsio import linger_close
-from recette_sas.tlsio import recv as _recv
-from recette_sas.tlsio import retry as _retry
-from recette_sas.tlsio import send_all as _send_all
 
 FHIR_JSON: Final = "application/fhir+json"
 ACCEPTED_BODY_TYPES: Final = frozenset({"application/fhir+json", "application/json+fhir", "application/json"})

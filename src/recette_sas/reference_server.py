@@ -58,15 +58,15 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from OpenSSL import SSL, crypto
 
+from recette_sas._net.tlsio import ClientGone as _ClientGone
+from recette_sas._net.tlsio import describe as _describe
+from recette_sas._net.tlsio import linger_close
+from recette_sas._net.tlsio import recv as _recv
+from recette_sas._net.tlsio import retry as _retry
+from recette_sas._net.tlsio import send_all as _send_all
 from recette_sas.environments import SasSubject, UsageError
 from recette_sas.fhir import FhirApp, FhirResponse, error_response
 from recette_sas.identity import ocsp_url, signature_valid
-from recette_sas.tlsio import ClientGone as _ClientGone
-from recette_sas.tlsio import describe as _describe
-from recette_sas.tlsio import linger_close
-from recette_sas.tlsio import recv as _recv
-from recette_sas.tlsio import retry as _retry
-from recette_sas.tlsio import send_all as _send_all
 
 TLS_VERSIONS: Final[Mapping[str, int]] = {
     "TLSv1": SSL.TLS1_VERSION,
