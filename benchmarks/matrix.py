@@ -36,7 +36,7 @@ def _bench_replay(request: pytest.FixtureRequest) -> Any:
     request.getfixturevalue("targets")
     yield
     FIGURES["matrix_end"] = time.perf_counter()  # the last scenario is done; the replay is not the matrix
-    from recette_sas.probe import attempt
+    from recette_sas.probe.attempt import attempt
 
     dialled = list(session.dialled)
     start = time.perf_counter()

@@ -26,7 +26,7 @@ from recette_sas.credentials import Credential
 from recette_sas.environments import editor_environment_for, get_environment
 from recette_sas.identity import Identity, certificate_summary
 from recette_sas.mock_sas import MockMode
-from recette_sas.probe import Endpoint, HttpRequest, attempt
+from recette_sas.probe.attempt import Endpoint, HttpRequest, attempt
 from recette_sas.verdict import Attempt, Outcome
 
 from .evidence import attach_attempt, attach_text

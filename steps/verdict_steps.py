@@ -7,7 +7,7 @@ from pytest_bdd import parsers, then
 
 from recette_sas import rules
 from recette_sas.environments import accepted_subjects, other_environment
-from recette_sas.probe import TlsVersion
+from recette_sas.probe.attempt import TlsVersion
 from recette_sas.targets import Target, TargetSession
 from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable
 

@@ -51,7 +51,7 @@ from recette_sas.mock_sas import (
     server_credentials,
 )
 from recette_sas.pki import Defect, Pki
-from recette_sas.probe import Endpoint, read_certificate_request
+from recette_sas.probe.attempt import Endpoint, read_certificate_request
 from recette_sas.reference_client import (
     APPOINTMENT_SYSTEM,
     VARIANTS,

@@ -26,7 +26,7 @@ from cryptography import x509
 from OpenSSL import SSL
 
 from recette_sas.identity import Identity
-from recette_sas.probe import (
+from recette_sas.probe.attempt import (
     LEGACY_CIPHERS,
     Endpoint,
     HttpRequest,

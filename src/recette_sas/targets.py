@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from recette_sas.flows import flow_request
 from recette_sas.identity import Identity
-from recette_sas.probe import (
+from recette_sas.probe.attempt import (
     CertificateRequestInfo,
     Endpoint,
     HttpRequest,
