@@ -53,7 +53,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def cold_builds(n: int) -> list[float]:
-    from recette_sas.pki import Pki
+    from recette_sas.pki.store import Pki
 
     times = []
     for _ in range(n):
@@ -81,7 +81,7 @@ def main() -> int:
             "-p",
             "no:cacheprovider",
         ]
-        from recette_sas.pki import Pki
+        from recette_sas.pki.store import Pki
 
         Pki.load_or_build(Path(cache), responder_url="http://127.0.0.1:47600")  # warm the cache
         wall = time.perf_counter()

@@ -19,13 +19,13 @@ from fixtures.client import ClientSettings, live_identity
 from fixtures.levels import record_certificate
 from fixtures.options import Settings
 from recette_sas import client_rules
-from recette_sas.certcheck import intermediate_dn
 from recette_sas.client_drivers import ClientSession, Exchange
 from recette_sas.client_rules import Anchors, RevocationChecker
 from recette_sas.credentials import Credential
 from recette_sas.environments import editor_environment_for, get_environment
 from recette_sas.identity import Identity, certificate_summary
 from recette_sas.mock_sas import MockMode
+from recette_sas.pki.certcheck import intermediate_dn
 from recette_sas.probe.attempt import Endpoint, HttpRequest, attempt
 from recette_sas.verdict import Attempt, Outcome
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from recette_sas.ocsp import Publisher
-from recette_sas.pki import Pki
+from recette_sas.pki.publisher import Publisher
+from recette_sas.pki.store import Pki
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from recette_sas.certcheck import main_cert_check
-from recette_sas.editor_identity import EditorDefect, EditorPki
-from recette_sas.pki import Pki
+from recette_sas.pki.certcheck import main_cert_check
+from recette_sas.pki.editor import EditorDefect, EditorPki
+from recette_sas.pki.store import Pki
 
 from .conftest import SHARED
 

@@ -28,7 +28,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from recette_sas import client_rules
-from recette_sas.certcheck import intermediate_dn, root_dn
 from recette_sas.client_drivers import (
     ClientSession,
     CommandDriver,
@@ -39,7 +38,6 @@ from recette_sas.client_drivers import (
     substitute,
 )
 from recette_sas.client_rules import Anchors, RevocationChecker
-from recette_sas.editor_identity import EditorDefect, EditorPki
 from recette_sas.environments import Hierarchy, UsageError, get_environment
 from recette_sas.identity import Identity
 from recette_sas.mock_sas import (
@@ -50,7 +48,9 @@ from recette_sas.mock_sas import (
     appointment_problems,
     server_credentials,
 )
-from recette_sas.pki import Defect, Pki
+from recette_sas.pki.certcheck import intermediate_dn, root_dn
+from recette_sas.pki.editor import EditorDefect, EditorPki
+from recette_sas.pki.store import Defect, Pki
 from recette_sas.probe.attempt import Endpoint, read_certificate_request
 from recette_sas.reference_client import (
     APPOINTMENT_SYSTEM,

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from recette_sas.config import load_config
 from recette_sas.environments import UsageError
-from recette_sas.pki import Defect, Pki
+from recette_sas.pki.store import Defect, Pki
 
 pytest_plugins = ["pytester"]
 
@@ -358,7 +358,7 @@ expires = {until}
 
 
 def test_check_export_says_when_a_reexport_is_needed(pki: Pki, tmp_path: Path) -> None:
-    from recette_sas.export import check_export, export_pki
+    from recette_sas.pki.export import check_export, export_pki
 
     export_pki(pki, tmp_path / "exp")
     assert check_export(pki, tmp_path / "exp", horizon=dt.timedelta(days=7)) is None
@@ -424,7 +424,7 @@ def test_a_pkcs12_run_leaves_no_key_and_no_password_in_reports_or_terminal(
     """The editor's PKCS#12 and its password go through a real run; nothing secret comes out."""
     import base64
 
-    from recette_sas.editor_identity import EditorPki
+    from recette_sas.pki.editor import EditorPki
 
     export_dir, port, responder_port = exported_reference
     ident = EditorPki(pki).identity("preproduction")

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from recette_sas import igc
 from recette_sas.environments import Hierarchy, UsageError
-from recette_sas.igc import IGC_CAS, OFFICIAL_BASE, IgcChains, main_igc_fetch
+from recette_sas.pki.igc import IGC_CAS, OFFICIAL_BASE, IgcChains, main_igc_fetch
 
 SHARED_IGC = Path(__file__).resolve().parent.parent.parent / "shared" / "igc"
 if not (SHARED_IGC / "ACR-EL.cer").is_file():

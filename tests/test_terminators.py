@@ -36,8 +36,8 @@ from pytest_bdd.scenario import make_python_name
 
 from recette_sas import mutants as mt
 from recette_sas.environments import Mapping, accepted_subjects, editor_environments
-from recette_sas.export import ExportLayout, export_pki
-from recette_sas.pki import Pki
+from recette_sas.pki.export import ExportLayout, export_pki
+from recette_sas.pki.store import Pki
 from recette_sas.terminators import (
     TERMINATORS,
     Placement,

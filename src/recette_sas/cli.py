@@ -32,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_pki_build(args: argparse.Namespace) -> int:
-    from recette_sas.pki import Pki
+    from recette_sas.pki.store import Pki
 
     pki = Pki.load_or_build(Path(args.cache), responder_url=args.responder_url)
     print(f"PKI look-alike: {pki.root} (réponses OCSP/CRL attendues sur {pki.responder_url})")
@@ -42,8 +42,8 @@ def _cmd_pki_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_pki_export(args: argparse.Namespace) -> int:
-    from recette_sas.export import export_pki
-    from recette_sas.pki import Pki
+    from recette_sas.pki.export import export_pki
+    from recette_sas.pki.store import Pki
 
     pki = Pki.load_or_build(Path(args.cache), responder_url=args.responder_url.rstrip("/"))
     names = tuple(args.server_name or ["localhost"])
@@ -67,7 +67,7 @@ def _cmd_serve_reference(args: argparse.Namespace) -> int:
     import trustme
     from cryptography import x509
 
-    from recette_sas.export import ExportLayout
+    from recette_sas.pki.export import ExportLayout
     from recette_sas.reference_server import Policy, ReferenceServer
 
     layout = ExportLayout(Path(args.pki_dir))
@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # command -> (module, function, its one verb): ``recette-sas igc fetch …``, ``recette-sas cert check …``
-DELEGATED = {"cert": ("certcheck", "main_cert_check", "check"), "igc": ("igc", "main_igc_fetch", "fetch")}
+DELEGATED = {"cert": ("pki.certcheck", "main_cert_check", "check"), "igc": ("pki.igc", "main_igc_fetch", "fetch")}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

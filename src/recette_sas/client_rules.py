@@ -26,10 +26,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from recette_sas.certcheck import CA_NAMES, intermediate_dn, profile_findings, signed_by, validity_findings
 from recette_sas.environments import Hierarchy
 from recette_sas.identity import ocsp_url, signature_valid
 from recette_sas.mock_sas import ACCEPTED_BODY_TYPES, Presentation, appointment_problems, identifier_tokens
+from recette_sas.pki.certcheck import (
+    CA_NAMES,
+    intermediate_dn,
+    profile_findings,
+    signed_by,
+    validity_findings,
+)
 from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable
 
 FLOW_CREATION = "creation_rdv"

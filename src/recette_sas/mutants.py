@@ -22,7 +22,7 @@ from recette_sas.environments import Hierarchy, Mapping, accepted_subjects, trus
 from recette_sas.terminators import TemplateError, pcre_literal, subject_dn, subject_rules
 
 if TYPE_CHECKING:
-    from recette_sas.export import ExportLayout
+    from recette_sas.pki.export import ExportLayout
 
 # --- scenario keys --------------------------------------------------------------------------------------
 
@@ -237,7 +237,7 @@ def _crls_of(hierarchies: tuple[Hierarchy, ...]) -> Callable[[MutationContext], 
 
 
 def _intermediate_crl(ctx: MutationContext) -> bytes:
-    from recette_sas.pki import GENUINE
+    from recette_sas.pki.store import GENUINE
 
     return ctx.layout.crl(GENUINE[ctx.hierarchy][1].name).read_bytes()
 

@@ -33,8 +33,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from recette_sas.editor_identity import EditorDefect
 from recette_sas.environments import UsageError
+from recette_sas.pki.editor import EditorDefect
 
 APPOINTMENT_SYSTEM = "https://editeur-exemple.fr/fhir/rendez-vous"
 RPPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"

@@ -34,7 +34,7 @@ from recette_sas.environments import (
 )
 
 if TYPE_CHECKING:
-    from recette_sas.export import ExportLayout
+    from recette_sas.pki.export import ExportLayout
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "terminators"
 """The commented templates (repository root, next to the README an editor reads)."""

@@ -15,7 +15,7 @@ hashes to its pin. The publication host rate-limits hard (403 after a few downlo
 
 ``ca_dir`` replaces both cache and network: the editor may keep the files itself (``<NAME>.cer`` in DER or
 ``<NAME>.pem``). Local "igc mode" runs inject a look-alike chain (same names, same DNs, keys of our own,
-e.g. the ``material/ca`` folder of :mod:`recette_sas.pki`) with ``allow_unpinned=True``: fingerprints are
+e.g. the ``material/ca`` folder of :mod:`recette_sas.pki.store`) with ``allow_unpinned=True``: fingerprints are
 then reported, not enforced, and ``IgcChains.pinned`` is False so reports can say so. Subject DNs, CA
 basic constraints and the root → intermediate signatures are checked whatever the source.
 

@@ -27,7 +27,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import OCSPExtensionOID
 
 if TYPE_CHECKING:
-    from recette_sas.pki import Pki
+    from recette_sas.pki.store import Pki
 
 DEFAULT_PORT = 47600
 MAX_REQUEST = 64 * 1024

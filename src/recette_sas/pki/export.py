@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from recette_sas import __version__
 from recette_sas.environments import ENVIRONMENTS, Hierarchy, Mapping, UsageError
 from recette_sas.identity import certificate_pem
-from recette_sas.pki import Pki
+from recette_sas.pki.store import Pki
 
 MANIFEST = "manifest.json"
 

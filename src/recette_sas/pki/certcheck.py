@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from recette_sas.environments import ENVIRONMENT_KEYS, Hierarchy, UsageError, get_environment
-from recette_sas.pki import GENUINE
+from recette_sas.pki.store import GENUINE
 
 Level = Literal["ok", "info", "warning", "error"]
 EXPIRY_WARNING = dt.timedelta(days=30)

@@ -37,7 +37,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from recette_sas.environments import Hierarchy, UsageError, get_environment
 from recette_sas.identity import Identity, certificate_pem
-from recette_sas.pki import Pki, issue_leaf
+from recette_sas.pki.store import Pki, issue_leaf
 
 EDITOR_ORGANISATION = "EDITEUR EXEMPLE"
 EDITOR_STRUCTURE_ID = "499700888888001"
