@@ -21,7 +21,7 @@ from fixtures.options import Settings
 from recette_sas import client_rules
 from recette_sas.client_drivers import ClientSession, Exchange
 from recette_sas.client_rules import Anchors, RevocationChecker
-from recette_sas.credentials import Credential
+from recette_sas.config.credentials import Credential
 from recette_sas.environments import editor_environment_for, get_environment
 from recette_sas.identity import Identity, certificate_summary
 from recette_sas.mock_sas import MockMode

@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from recette_sas.config import load_config
+from recette_sas.config.loader import load_config
 from recette_sas.environments import UsageError
 from recette_sas.pki.store import Defect, Pki
 
@@ -173,7 +173,7 @@ def test_certificate_problems_stop_the_run_in_one_line_and_leave_reports_untouch
 def test_a_good_pkcs12_configuration_loads(
     tmp_path: Path, editor_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from recette_sas.config import validate_credentials
+    from recette_sas.config.loader import validate_credentials
 
     monkeypatch.setenv(PASSWORD_VAR, "bon-mot-de-passe")
     config = load_config(_write(tmp_path, BASE + _cert_block("p12", editor_files)))

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from recette_sas.config import CertificateFiles
+from recette_sas.config.loader import CertificateFiles
 from recette_sas.environments import UsageError
 from recette_sas.identity import Identity, certificate_pem
 

@@ -363,7 +363,7 @@ def load_config(path: Path) -> EditorConfig:
 
 def validate_credentials(config: EditorConfig) -> None:
     """Open every certificate the file names (password, key match), so a mistake stops the run at once."""
-    from recette_sas.credentials import load_credential
+    from recette_sas.config.credentials import load_credential
 
     for env in config.environments.values():
         where = f"{config.path}: environments.{env.key}"
