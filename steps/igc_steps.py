@@ -20,7 +20,7 @@ from recette_sas.environments import ENVIRONMENTS, get_environment
 from recette_sas.pki.editor import EditorDefect, EditorPki
 from recette_sas.pki.igc import HIERARCHIES
 from recette_sas.pki.store import Defect, Pki
-from recette_sas.targets import Reachability, Target, TargetSession
+from recette_sas.server.targets import Reachability, Target, TargetSession
 from recette_sas.verdict import Outcome
 
 from .evidence import attach_attempt, attach_text

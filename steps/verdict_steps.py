@@ -1,4 +1,4 @@
-"""Then steps: every verdict goes through ``recette_sas.rules``, never a local shortcut."""
+"""Then steps: every verdict goes through ``recette_sas.server.rules``, never a local shortcut."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pytest_bdd import parsers, then
 from recette_sas import rules
 from recette_sas.environments import accepted_subjects, other_environment
 from recette_sas.probe.attempt import TlsVersion
-from recette_sas.targets import Target, TargetSession
+from recette_sas.server.targets import Target, TargetSession
 from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable
 
 from .evidence import attach_attempt, attach_text

@@ -39,7 +39,7 @@ from recette_sas.environments import (
     accepted_subjects,
 )
 from recette_sas.fhir import FhirApp
-from recette_sas.reference_server import (
+from recette_sas.server.reference import (
     PeerIdentity,
     Policy,
     ReferenceServer,

@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from recette_sas.flows import flow_request
 from recette_sas.identity import Identity
 from recette_sas.probe.attempt import (
     CertificateRequestInfo,
@@ -22,6 +21,7 @@ from recette_sas.probe.attempt import (
     attempt,
     read_certificate_request,
 )
+from recette_sas.server.flows import flow_request
 from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable
 
 

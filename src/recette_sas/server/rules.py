@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable
 
 if TYPE_CHECKING:
-    from recette_sas.targets import Reachability
+    from recette_sas.server.targets import Reachability
 
 FHIR_MEDIA_TYPES = ("application/fhir+json", "application/json+fhir")
 
