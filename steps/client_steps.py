@@ -2,7 +2,7 @@
 
 Given steps choose the platform, When steps make the client run (one exchange per environment and
 platform per run, see ``ClientSession``) and return the frozen record, Then steps only assert
-through ``recette_sas.client_rules``.
+through ``recette_sas.client.rules``.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from fixtures.client import ClientSettings, live_identity
 from fixtures.levels import record_certificate
 from fixtures.options import Settings
 from recette_sas import client_rules
-from recette_sas.client_drivers import ClientSession, Exchange
-from recette_sas.client_rules import Anchors, RevocationChecker
+from recette_sas.client.drivers import ClientSession, Exchange
+from recette_sas.client.mock import MockMode
+from recette_sas.client.rules import Anchors, RevocationChecker
 from recette_sas.config.credentials import Credential
 from recette_sas.environments import editor_environment_for, get_environment
 from recette_sas.identity import Identity, certificate_summary
-from recette_sas.mock_sas import MockMode
 from recette_sas.pki.certcheck import intermediate_dn
 from recette_sas.probe.attempt import Endpoint, HttpRequest, attempt
 from recette_sas.verdict import Attempt, Outcome

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from recette_sas import client_rules
-from recette_sas.client_drivers import (
+from recette_sas.client.drivers import (
     ClientSession,
     CommandDriver,
     EmbeddedDriver,
@@ -37,10 +37,7 @@ from recette_sas.client_drivers import (
     parse_command,
     substitute,
 )
-from recette_sas.client_rules import Anchors, RevocationChecker
-from recette_sas.environments import Hierarchy, UsageError, get_environment
-from recette_sas.identity import Identity
-from recette_sas.mock_sas import (
+from recette_sas.client.mock import (
     MockMode,
     MockSas,
     Presentation,
@@ -48,11 +45,7 @@ from recette_sas.mock_sas import (
     appointment_problems,
     server_credentials,
 )
-from recette_sas.pki.certcheck import intermediate_dn, root_dn
-from recette_sas.pki.editor import EditorDefect, EditorPki
-from recette_sas.pki.store import Defect, Pki
-from recette_sas.probe.attempt import Endpoint, read_certificate_request
-from recette_sas.reference_client import (
+from recette_sas.client.reference import (
     APPOINTMENT_SYSTEM,
     VARIANTS,
     ClientBehaviour,
@@ -61,6 +54,13 @@ from recette_sas.reference_client import (
     run_exchange,
     ssl_context,
 )
+from recette_sas.client.rules import Anchors, RevocationChecker
+from recette_sas.environments import Hierarchy, UsageError, get_environment
+from recette_sas.identity import Identity
+from recette_sas.pki.certcheck import intermediate_dn, root_dn
+from recette_sas.pki.editor import EditorDefect, EditorPki
+from recette_sas.pki.store import Defect, Pki
+from recette_sas.probe.attempt import Endpoint, read_certificate_request
 from recette_sas.verdict import VerdictUnavailable
 
 pytest_plugins = ["pytester"]
@@ -134,7 +134,7 @@ class _Exchange:
 
 def _presented(identity: Identity, *, method: str = "POST") -> _Exchange:
     """An exchange in which ``identity`` was presented on one request (for the certificate rules)."""
-    from recette_sas.mock_sas import RecordedRequest
+    from recette_sas.client.mock import RecordedRequest
 
     request = RecordedRequest(method, "/Appointment", "/Appointment", (), (), b"{}")
     presentation = Presentation(

@@ -35,10 +35,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from recette_sas.client.mock import MODE_DESCRIPTIONS, MockMode, MockSas, Presentation
+from recette_sas.client.reference import ClientConfig, ClientVariant, run_exchange
 from recette_sas.environments import UsageError
 from recette_sas.identity import Identity
-from recette_sas.mock_sas import MODE_DESCRIPTIONS, MockMode, MockSas, Presentation
-from recette_sas.reference_client import ClientConfig, ClientVariant, run_exchange
 
 PLACEHOLDERS = ("base_url", "ca_file", "host", "port", "address")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")

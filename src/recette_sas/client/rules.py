@@ -26,9 +26,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
+from recette_sas.client.mock import ACCEPTED_BODY_TYPES, Presentation, appointment_problems, identifier_tokens
 from recette_sas.environments import Hierarchy
 from recette_sas.identity import ocsp_url, signature_valid
-from recette_sas.mock_sas import ACCEPTED_BODY_TYPES, Presentation, appointment_problems, identifier_tokens
 from recette_sas.pki.certcheck import (
     CA_NAMES,
     intermediate_dn,
