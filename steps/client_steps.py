@@ -18,7 +18,7 @@ from pytest_bdd import given, parsers, then, when
 from fixtures.client import ClientSettings, live_identity
 from fixtures.levels import record_certificate
 from fixtures.options import Settings
-from recette_sas import client_rules
+from recette_sas.client import rules as client_rules
 from recette_sas.client.drivers import ClientSession, Exchange
 from recette_sas.client.mock import MockMode
 from recette_sas.client.rules import Anchors, RevocationChecker

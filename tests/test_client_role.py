@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from recette_sas import client_rules
+from recette_sas.client import rules as client_rules
 from recette_sas.client.drivers import (
     ClientSession,
     CommandDriver,

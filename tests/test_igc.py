@@ -27,8 +27,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from recette_sas import igc
 from recette_sas.environments import Hierarchy, UsageError
+from recette_sas.pki import igc
 from recette_sas.pki.igc import IGC_CAS, OFFICIAL_BASE, IgcChains, main_igc_fetch
 
 SHARED_IGC = Path(__file__).resolve().parent.parent.parent / "shared" / "igc"
