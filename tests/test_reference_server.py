@@ -38,7 +38,7 @@ from recette_sas.environments import (
     UsageError,
     accepted_subjects,
 )
-from recette_sas.fhir import FhirApp
+from recette_sas.fhir.app import FhirApp
 from recette_sas.server.reference import (
     PeerIdentity,
     Policy,

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from recette_sas.environments import SasSubject
-from recette_sas.fhir import FhirApp, FhirResponse, error_response
+from recette_sas.fhir.app import FhirApp, FhirResponse, error_response
 
 IDENTITY_HEADER = "X-SSL-Client-S-DN"
 """The one header the terminator sets (after removing the client's) with the verified subject DN."""

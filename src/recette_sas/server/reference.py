@@ -65,7 +65,7 @@ from recette_sas._net.tlsio import recv as _recv
 from recette_sas._net.tlsio import retry as _retry
 from recette_sas._net.tlsio import send_all as _send_all
 from recette_sas.environments import SasSubject, UsageError
-from recette_sas.fhir import FhirApp, FhirResponse, error_response
+from recette_sas.fhir.app import FhirApp, FhirResponse, error_response
 from recette_sas.identity import ocsp_url, signature_valid
 
 TLS_VERSIONS: Final[Mapping[str, int]] = {
