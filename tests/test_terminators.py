@@ -34,11 +34,11 @@ from typing import Any
 import pytest
 from pytest_bdd.scenario import make_python_name
 
-from recette_sas import mutants as mt
 from recette_sas.environments import Mapping, accepted_subjects, editor_environments
 from recette_sas.pki.export import ExportLayout, export_pki
 from recette_sas.pki.store import Pki
-from recette_sas.terminators import (
+from recette_sas.terminators import mutants as mt
+from recette_sas.terminators.render import (
     TERMINATORS,
     Placement,
     Running,
@@ -50,7 +50,7 @@ from recette_sas.terminators import (
     run_as_for_current_user,
     subject_dn,
 )
-from recette_sas.upstream import Upstream
+from recette_sas.terminators.upstream import Upstream
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "terminators" / "README.md"

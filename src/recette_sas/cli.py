@@ -114,7 +114,7 @@ def _cmd_serve_reference(args: argparse.Namespace) -> int:
 
 def _cmd_serve_upstream(args: argparse.Namespace) -> int:
     """The reference FHIR application over plain HTTP, for a terminator to proxy to (terminators/README.md)."""
-    from recette_sas.upstream import Upstream
+    from recette_sas.terminators.upstream import Upstream
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -124,7 +124,7 @@ def export_pki(
         layout.server_fullchain.write_bytes(b"".join(b.bytes() for b in leaf.cert_chain_pems))
         _write_private(layout.server_key, leaf.private_key_pem.bytes())
         _write_private(layout.server_pem, layout.server_fullchain.read_bytes() + leaf.private_key_pem.bytes())
-        from recette_sas.terminators import TERMINATORS, render_snippets
+        from recette_sas.terminators.render import TERMINATORS, render_snippets
 
         for env in ENVIRONMENTS:
             for name in TERMINATORS:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recette_sas.environments import Hierarchy, Mapping, accepted_subjects, trusted_hierarchy
-from recette_sas.terminators import TemplateError, pcre_literal, subject_dn, subject_rules
+from recette_sas.terminators.render import TemplateError, pcre_literal, subject_dn, subject_rules
 
 if TYPE_CHECKING:
     from recette_sas.pki.export import ExportLayout

@@ -36,7 +36,7 @@ from recette_sas.environments import (
 if TYPE_CHECKING:
     from recette_sas.pki.export import ExportLayout
 
-TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "terminators"
+TEMPLATE_ROOT = Path(__file__).resolve().parents[3] / "terminators"
 """The commented templates (repository root, next to the README an editor reads)."""
 
 APACHE_MODULES = "/usr/lib/apache2/modules"
