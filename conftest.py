@@ -7,6 +7,7 @@ pytest_plugins = [
     "fixtures.targets",
     "fixtures.markers",
     "fixtures.levels",
+    "fixtures.run_verdict",
     "steps.serveur_steps",
     "steps.verdict_steps",
     "steps.igc_steps",

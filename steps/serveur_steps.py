@@ -14,6 +14,7 @@ from recette_sas.identity import Identity
 from recette_sas.pki.store import Defect, Pki
 from recette_sas.probe.attempt import HttpRequest, TlsVersion
 from recette_sas.server.flows import flow_request, forged_identity_headers, update_request
+from recette_sas.server.rules import Cause, defect_causes
 from recette_sas.server.targets import Target, TargetSession
 from recette_sas.verdict import Attempt
 
@@ -35,6 +36,7 @@ class Presentation:
     identity: Identity | None
     tls_version: TlsVersion | None = None
     extra_headers: tuple[tuple[str, str], ...] = ()
+    defects: frozenset[Cause] | None = None  # what is wrong with the certificate (None: not known)
 
 
 @given("le serveur de l'éditeur qui répond à l'environnement ANS", target_fixture="cible")
@@ -53,7 +55,7 @@ def _(ans_env: str, targets: EmbeddedTargets | ConfiguredTargets) -> Target:
     target_fixture="presentation",
 )
 def _(pki: Pki, ans_env: str) -> Presentation:
-    return Presentation(identity=pki.identity(ans_env, Defect.VALIDE))
+    return Presentation(identity=pki.identity(ans_env, Defect.VALIDE), defects=frozenset())
 
 
 @given(
@@ -61,7 +63,7 @@ def _(pki: Pki, ans_env: str) -> Presentation:
     target_fixture="presentation",
 )
 def _(pki: Pki, ans_env: str) -> Presentation:
-    return Presentation(identity=pki.identity(ans_env, Defect.VALIDE, send_chain=False))
+    return Presentation(identity=pki.identity(ans_env, Defect.VALIDE, send_chain=False), defects=frozenset())
 
 
 @given("la plateforme SAS ne présente aucun certificat", target_fixture="presentation")
@@ -71,7 +73,8 @@ def _() -> Presentation:
 
 @given(parsers.parse("la plateforme SAS présente un certificat « {defaut} »"), target_fixture="presentation")
 def _(pki: Pki, ans_env: str, defaut: str) -> Presentation:
-    return Presentation(identity=pki.identity(ans_env, Defect.parse(defaut)))
+    defect = Defect.parse(defaut)
+    return Presentation(identity=pki.identity(ans_env, defect), defects=defect_causes(defect.value))
 
 
 @given(

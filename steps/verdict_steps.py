@@ -12,7 +12,7 @@ from recette_sas.server.targets import Target, TargetSession
 from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable
 
 from .evidence import attach_attempt, attach_text
-from .serveur_steps import TLS_VERSIONS
+from .serveur_steps import TLS_VERSIONS, Presentation
 
 
 def _control(session: TargetSession, cible: Target, flow: str, ans_env: str) -> Attempt:
@@ -22,22 +22,34 @@ def _control(session: TargetSession, cible: Target, flow: str, ans_env: str) -> 
 
 
 @then("l'appel est refusé dès la vérification de la chaîne")
-def _(tentative: Attempt, target_session: TargetSession, cible: Target) -> None:
+def _(tentative: Attempt, target_session: TargetSession, cible: Target, presentation: Presentation) -> None:
     reach = target_session.reachability(cible)
     attach_attempt(reach.bare, name="contrôle d'accessibilité")
-    attach_text("verdict", rules.require_chain_refusal_after_reachability(tentative, reach=reach))
+    attach_text(
+        "verdict",
+        rules.require_chain_refusal_after_reachability(tentative, reach=reach, defects=presentation.defects),
+    )
 
 
 @then("l'appel est refusé")
-def _(tentative: Attempt, target_session: TargetSession, cible: Target, flow: str, ans_env: str) -> None:
+def _(
+    tentative: Attempt,
+    target_session: TargetSession,
+    cible: Target,
+    flow: str,
+    ans_env: str,
+    presentation: Presentation,
+) -> None:
     if cible.trust == "igc":
         reach = target_session.reachability(cible)
         attach_attempt(reach.bare, name="contrôle d'accessibilité")
-        attach_text("verdict", rules.require_refusal_after_reachability(tentative, reach=reach))
+        attach_text(
+            "verdict",
+            rules.require_refusal_after_reachability(tentative, reach=reach, defects=presentation.defects),
+        )
         return
-    attach_text(
-        "verdict", rules.require_refusal(tentative, control=_control(target_session, cible, flow, ans_env))
-    )
+    control = _control(target_session, cible, flow, ans_env)
+    attach_text("verdict", rules.require_refusal(tentative, control=control, defects=presentation.defects))
 
 
 @then("l'appel est accepté avec une réponse FHIR")

@@ -597,18 +597,18 @@ def test_closed_port_is_unreachable(run: Callable[[str], Attempt]) -> None:
     assert a.error is not None and "ConnectionRefusedError" in a.error
 
 
-def test_listener_that_never_speaks_is_unreachable_after_the_timeout(run: Callable[[str], Attempt]) -> None:
+def test_listener_that_never_speaks_gives_no_answer_after_the_timeout(run: Callable[[str], Attempt]) -> None:
     a = run("unreachable-silent-listener")
-    assert a.outcome is Outcome.UNREACHABLE, a.reason
+    assert a.outcome is Outcome.NO_ANSWER, a.reason
     assert a.phase == "handshake" and a.client_hello_version == "TLSv1.2"
     assert FAST * 1000 <= a.duration_ms < FAST * 1000 + 1000
 
 
-def test_no_answer_after_handshake_is_unreachable_not_refused(run: Callable[[str], Attempt]) -> None:
+def test_no_answer_after_handshake_is_no_answer_not_refused(run: Callable[[str], Attempt]) -> None:
     a = run("unreachable-no-answer-after-handshake")
-    assert a.outcome is Outcome.UNREACHABLE, a.reason
+    assert a.outcome is Outcome.NO_ANSWER, a.reason
     assert a.phase == "response" and a.tls_negotiated == "TLSv1.3"
-    assert "no answer before timeout" in a.reason
+    assert "no HTTP answer before the read timeout" in a.reason
 
 
 def test_plain_http_port_answering_400_is_not_a_refusal(run: Callable[[str], Attempt]) -> None:
@@ -778,7 +778,8 @@ def test_certificate_verification_failure_is_never_a_refusal() -> None:
         (ConnectionResetError(104, "reset"), True, True, Outcome.REFUSED_TLS),
         (ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), True, False, Outcome.REFUSED_TLS),
         (ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), False, False, Outcome.UNREACHABLE),
-        (TimeoutError("timed out"), True, True, Outcome.UNREACHABLE),
+        (TimeoutError("timed out"), True, True, Outcome.NO_ANSWER),
+        (TimeoutError("timed out"), True, False, Outcome.NO_ANSWER),
         (ValueError("something new"), True, True, Outcome.PROBE_FAULT),
         (None, True, True, Outcome.PROBE_FAULT),
     ],

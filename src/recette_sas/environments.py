@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-
-class UsageError(Exception):
-    """A bad option or configuration value: reported as one line, never as a traceback."""
+from recette_sas.errors import UsageError as UsageError  # re-exported until every importer names errors
 
 
 class Hierarchy(enum.StrEnum):

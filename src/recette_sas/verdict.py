@@ -33,11 +33,15 @@ Decision tree of ``classify()`` (first match wins)::
           │   parameters the probe will not accept, which is not a refusal ..... PROBE_FAULT
           ├── WRONG_VERSION_NUMBER, PACKET_LENGTH_TOO_LONG…: the peer does not
           │   speak TLS at all (a plain HTTP port, for instance) ................ UNREACHABLE
-          ├── TimeoutError: the connection stayed open and nothing came ....... UNREACHABLE
+          ├── TimeoutError: the connection stayed open and nothing (more) came . NO_ANSWER
           ├── reset or broken pipe
           │     ├── after the server had sent TLS records ..................... REFUSED_TLS
           │     └── before any TLS byte came back ............................. UNREACHABLE
           └── anything else .................................................... PROBE_FAULT
+
+``NO_ANSWER`` is not ``UNREACHABLE``: the connection was open and then nothing came. Which of the two
+a stall means is decided per target by ``server.targets.TargetSession``: before the target's positive
+control passed, the target never answered (unreachable); after it, only this call stalled.
 
 A reset before any TLS byte came back is not a refusal: Linux answers with RST when a process
 closes a socket it never read from, which is what a dead backend behind a TCP proxy looks like;
@@ -52,6 +56,10 @@ import ssl
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from recette_sas.errors import (
+    VerdictUnavailable as VerdictUnavailable,  # re-exported: the outcome tree names it
+)
+
 Phase = Literal["setup", "connect", "handshake", "request", "response", "done"]
 
 
@@ -65,6 +73,7 @@ class Outcome(enum.StrEnum):
     REFUSED_TLS = "refuse_tls"
     REFUSED_HTTP = "refuse_http"
     UNREACHABLE = "injoignable"
+    NO_ANSWER = "sans_reponse"
     PROBE_FAULT = "defaut_sonde"
 
     @property
@@ -117,13 +126,6 @@ _VERSION_WORDS = {
     "TLSv1.2": "TLS 1.2",
     "TLSv1.3": "TLS 1.3",
 }
-
-
-class VerdictUnavailable(Exception):
-    """No verdict can be given (target unreachable, probe fault, positive control not passed).
-
-    Deliberately not an ``AssertionError``: Allure reports it as *broken*, not *failed*.
-    """
 
 
 @dataclass(frozen=True)
@@ -318,10 +320,10 @@ def classify(
         return Outcome.UNREACHABLE, f"the endpoint did not answer in TLS ({reason})"
     if isinstance(root, TimeoutError):
         if phase in ("request", "response"):
-            return Outcome.UNREACHABLE, "no answer before timeout (handshake done, connection still open)"
+            return Outcome.NO_ANSWER, "no HTTP answer before the read timeout (handshake done, connection still open)"
         if server_sent_tls:
-            return Outcome.UNREACHABLE, "the handshake stalled: no answer before timeout"
-        return Outcome.UNREACHABLE, "no TLS answer before timeout (connection still open)"
+            return Outcome.NO_ANSWER, "the handshake stalled: no answer before the read timeout"
+        return Outcome.NO_ANSWER, "no TLS answer before the read timeout (connection still open)"
     if _is_reset(root):
         if server_sent_tls:
             return Outcome.REFUSED_TLS, f"the server reset the connection after speaking TLS ({what})"

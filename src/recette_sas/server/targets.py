@@ -1,8 +1,11 @@
 """What the suite tests, and the per-run state that keeps verdicts honest.
 
 ``TargetSession`` is the only way steps reach a target. Before the first attempt on a (target, flow,
-ANS environment) it runs the positive control; a target found unreachable is not dialled again, so a
-down target costs one connect timeout per run, not one per scenario.
+ANS environment) it runs the positive control. Reachability is judged per target, once: a target is
+unreachable only when its TCP connection or its first TLS bytes fail *before any positive control
+passed on it*; it is then not dialled again, so a down target costs one connect timeout per run. Once a
+control passed, a call that stalls is that scenario's "no answer" and the rest of the matrix still runs:
+one stalled kind of call costs one read timeout per scenario that makes it, never the other verdicts.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from recette_sas.errors import TargetUnreachable
 from recette_sas.identity import Identity
 from recette_sas.probe.attempt import (
     CertificateRequestInfo,
@@ -22,7 +26,7 @@ from recette_sas.probe.attempt import (
     read_certificate_request,
 )
 from recette_sas.server.flows import flow_request
-from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable
+from recette_sas.verdict import Attempt, Outcome
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,19 @@ class TargetSession:
     """Positive controls and reachability for one run."""
 
     def __init__(
-        self, *, control_identity: Callable[[str], Identity], attempt_fn: AttemptFn = attempt
+        self,
+        *,
+        control_identity: Callable[[str], Identity],
+        attempt_fn: AttemptFn = attempt,
+        on_unreachable: Callable[[str, str], None] | None = None,
     ) -> None:
         self._control_identity = control_identity
         self._attempt = attempt_fn
+        self._on_unreachable = on_unreachable
         self._controls: dict[tuple[str, str, str], Attempt] = {}
         self._down: dict[str, Attempt] = {}
+        self._answered: set[str] = set()
+        self.stalled: list[tuple[str, float]] = []
         self._reach: dict[str, Reachability] = {}
         self._lock = threading.Lock()
         self.handshakes = 0
@@ -107,6 +118,11 @@ class TargetSession:
             self.control(target, flow, ans_env)
         return self._dial(target, request, identity, tls_version)
 
+    def answered(self, target: Target) -> bool:
+        """Whether a positive or reachability control already got an answer from ``target``."""
+        with self._lock:
+            return target.key in self._answered
+
     def _dial(
         self,
         target: Target,
@@ -116,16 +132,26 @@ class TargetSession:
     ) -> Attempt:
         down = self._down.get(target.key)
         if down is not None:
-            raise VerdictUnavailable(
-                f"target {target.label} was unreachable earlier in this run ({down.reason}); "
-                "not dialled again"
+            raise TargetUnreachable(
+                f"target {target.label} was unreachable earlier in this run ({down.reason}); not dialled again",
+                target=target.label,
+                why=down.reason,
             )
         result = self._attempt(target.endpoint, request, identity=identity, tls_version=tls_version)
+        newly_down = False
         with self._lock:
             self.handshakes += 1
             self.dialled.append((target, request, identity, tls_version))
-            if result.outcome is Outcome.UNREACHABLE:
-                self._down.setdefault(target.key, result)
+            silent = result.outcome in (Outcome.UNREACHABLE, Outcome.NO_ANSWER)
+            if not silent:
+                self._answered.add(target.key)
+            elif target.key not in self._answered and target.key not in self._down:
+                self._down[target.key] = result
+                newly_down = True
+            elif result.outcome is Outcome.NO_ANSWER:
+                self.stalled.append((target.label, result.duration_ms / 1000))
+        if newly_down and self._on_unreachable is not None:
+            self._on_unreachable(target.label, result.reason)
         return result
 
 
