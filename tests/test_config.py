@@ -470,6 +470,8 @@ password_env = "{PASSWORD_VAR}"
             f"--pki-cache={pki_cache_dir}",
             f"--alluredir={reports / 'allure-results'}",
             f"--sas-config={config}",
+            # The look-alike CAs stand in for the IGC chain the editor's certificate must be proven against.
+            f"--igc-ca-dir={pki.root / 'material' / 'ca'}",
             "-m",
             "igc or client",
             "-rA",

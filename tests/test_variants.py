@@ -186,7 +186,10 @@ def test_a_down_target_errors_everywhere_and_costs_one_timeout(
     assert set(statuses) == {"broken", "skipped"}, statuses.keys()  # nothing passes, nothing non-conformant
     assert statuses["skipped"] == NOT_TESTABLE_HERE - {"ssl_30_est_refusé"}  # the IP checks never dial
     assert summary["verdict"] == "injoignable"
-    assert outcome.ret == 1
+    assert outcome.ret == 3  # ExitCode.UNREACHABLE, from pytest itself
+    assert [u["target"] for u in summary["unreachable_targets"]] == [
+        f"serveur de référence (preproduction, variante {variant})"
+    ]
     text = outcome.stdout.str()
     # One attempt dialled each target; every other scenario was refused a dial, not timed out again.
     assert len(summary["results"]) == 81

@@ -818,6 +818,7 @@ def test_only_the_two_refusals_are_refusals_and_unavailable_is_not_an_assertion(
         "refuse_tls",
         "refuse_http",
         "injoignable",
+        "sans_reponse",
         "defaut_sonde",
     ]
 

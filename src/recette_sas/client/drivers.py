@@ -38,6 +38,7 @@ from typing import Any, Protocol
 from recette_sas.client.mock import MODE_DESCRIPTIONS, MockMode, MockSas, Presentation
 from recette_sas.client.reference import ClientConfig, ClientVariant, run_exchange
 from recette_sas.environments import UsageError
+from recette_sas.errors import ClientDidNotRun
 from recette_sas.identity import Identity
 
 PLACEHOLDERS = ("base_url", "ca_file", "host", "port", "address")
@@ -57,8 +58,16 @@ SCRUBBED_ENVIRONMENT = (
 )
 """Removed from a command's environment: a proxy would carry the exchange elsewhere, a CA bundle
 would replace the ``{ca_file}`` the command is told to trust."""
-OUTPUT_TAIL = 600
+OUTPUT_HEAD = 1500
+OUTPUT_TAIL = 1500
 SETTLE = 5.0
+QUIET_BEFORE_STOP = 1.0
+"""Once a command delivered what the exchange needs and nothing arrived for this long, it is stopped:
+a client that sends everything and then never exits keeps its verdict, and costs no timeout."""
+_SECRET_OPTION = re.compile(r"^--?(?:pass(?:word|phrase|wd|in)?|secret|token|key-?pass(?:word)?|storepass)$", re.I)
+_SECRET_INLINE = re.compile(
+    r"(?i)((?:pass(?:word|phrase|wd)?|secret|token|storepass|keypass)[=:])[^\s&]+|(://[^:/@\s]+:)[^@/\s]+(@)"
+)
 
 
 @dataclass(frozen=True)
@@ -79,13 +88,54 @@ class MockTarget:
 
 @dataclass(frozen=True)
 class DriverRun:
-    """What the driver did (never a secret: no command line, a short output tail)."""
+    """What the driver did (never a secret: the command line is masked, the output bounded)."""
 
     driver: str
     started_at: str
     duration_ms: float
     detail: str
     error: str | None = None
+    command: str | None = None
+    exit_code: int | None = None
+    output_head: str = ""
+    output_tail: str = ""
+    stopped_after_requests: bool = False
+    skipped: str | None = None
+
+    def describe(self) -> str:
+        """One paragraph for a no-verdict message: what ran, how it ended, what it printed."""
+        parts = [self.driver]
+        if self.command:
+            parts.append(f"command: {self.command}")
+        if self.error:
+            parts.append(self.error)
+        if self.exit_code is not None:
+            parts.append(f"exit code {self.exit_code}")
+        if self.output_head or self.output_tail:
+            shown = self.output_head + (f"\n[…]\n{self.output_tail}" if self.output_tail else "")
+            parts.append(f"output:\n{shown}")
+        elif self.command:
+            parts.append("no output")
+        return "; ".join(parts)
+
+
+def mask_command(argv: list[str]) -> str:
+    """The command line as a report may show it: values of password-like options and URL passwords
+    masked (passwords belong in environment variables, but a command line may still carry one)."""
+    shown: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            shown.append("***")
+            hide_next = False
+            continue
+        if _SECRET_OPTION.match(arg):
+            hide_next = True
+            shown.append(arg)
+            continue
+        masked = _SECRET_INLINE.sub(lambda m: (m.group(1) or m.group(2)) + "***" + (m.group(3) or ""), arg)
+        shown.append(masked)
+    return shlex.join(shown)
 
 
 @dataclass(frozen=True)
@@ -218,8 +268,54 @@ def command_environment(base: Mapping[str, str] | None = None) -> dict[str, str]
     return env
 
 
+class _Output:
+    """A command's output, read in a thread and kept bounded: its head and its tail."""
+
+    def __init__(self, stream: Any) -> None:
+        self._head = bytearray()
+        self._tail = bytearray()
+        self._stream = stream
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: Any) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            for chunk in iter(lambda: stream.read1(4096), b""):
+                room = OUTPUT_HEAD - len(self._head)
+                if room > 0:
+                    self._head += chunk[:room]
+                    chunk = chunk[room:]
+                self._tail = (self._tail + chunk)[-OUTPUT_TAIL:]
+
+    def texts(self, *, timeout: float = 2.0) -> tuple[str, str]:
+        self._thread.join(timeout=timeout)
+        with contextlib.suppress(OSError):
+            self._stream.close()
+        return (
+            self._head.decode("utf-8", "replace").strip(),
+            self._tail.decode("utf-8", "replace").strip(),
+        )
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """End the command's whole process group: politely first, then for good."""
+    for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 class CommandDriver:
-    """Runs the editor's command once per exchange, bounded by ``timeout`` seconds."""
+    """Runs the editor's command once per exchange, bounded by ``timeout`` seconds.
+
+    The run ends when the command exits, when the platform received what the exchange needs and then
+    nothing for ``QUIET_BEFORE_STOP`` seconds (the command is then stopped: its verdict stands), or at
+    the timeout (stopped, and said).
+    """
 
     def __init__(self, argv: tuple[str, ...], *, timeout: float) -> None:
         self._argv = argv
@@ -229,7 +325,7 @@ class CommandDriver:
     def run(self, ans_env: str, target: MockTarget, mock: MockSas) -> DriverRun:
         started, began = _now(), time.perf_counter()
         argv = substitute(self._argv, target)
-        error: str | None = None
+        shown = mask_command(argv)
         try:
             process = subprocess.Popen(
                 argv,
@@ -237,27 +333,52 @@ class CommandDriver:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 env=command_environment(),
-                start_new_session=True,  # its own process group: a timeout ends the whole of it
+                start_new_session=True,  # its own process group: a stop ends the whole of it
             )
         except OSError as exc:
             return DriverRun(
-                self.label, started, 0.0, "", error=f"cannot start {argv[0]}: {exc.strerror or exc}"
+                self.label,
+                started,
+                0.0,
+                "",
+                error=f"cannot start {argv[0]}: {exc.strerror or exc}",
+                command=shown,
             )
+        output = _Output(process.stdout)
+        enough = _enough(target.mode)
+        deadline = time.monotonic() + self._timeout
+        error: str | None = None
+        stopped = False
         try:
-            output, _ = process.communicate(timeout=self._timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-            output, _ = process.communicate(timeout=5)
-            error = f"the command did not finish within {self._timeout:g} s and was stopped"
-        text = output.decode("utf-8", "replace").strip()
-        tail = text[-OUTPUT_TAIL:] if len(text) > OUTPUT_TAIL else text
+            while process.poll() is None:
+                if enough(mock.presentations) and mock.wait_for(enough, timeout=0.05, quiet=QUIET_BEFORE_STOP):
+                    if process.poll() is None:
+                        _stop_group(process)
+                        stopped = True
+                    break
+                if time.monotonic() >= deadline:
+                    _stop_group(process)
+                    error = f"the command did not finish within {self._timeout:g} s and was stopped"
+                    break
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=0.1)
+        finally:
+            if process.poll() is None:
+                _stop_group(process)
+        head, tail = output.texts()
+        code = process.returncode
+        note = "; stopped after delivering its requests" if stopped else ""
         return DriverRun(
             driver=self.label,
             started_at=started,
             duration_ms=round((time.perf_counter() - began) * 1000, 1),
-            detail=f"exit code {process.returncode}; output: {tail or '(none)'}",
+            detail=f"exit code {code}{note}",
             error=error,
+            command=shown,
+            exit_code=None if stopped or error else code,
+            output_head=head,
+            output_tail=tail,
+            stopped_after_requests=stopped,
         )
 
 
@@ -295,10 +416,29 @@ class WaitDriver:
             started_at=started,
             duration_ms=round((time.perf_counter() - began) * 1000, 1),
             detail=detail if held else f"waited {self._timeout:g} s: {detail}",
+            error=None if held or seen else f"nothing arrived within {self._timeout:g} s",
         )
 
 
 # -- one run ---------------------------------------------------------------------------------------------------
+
+
+def require_client_ran(control: Exchange) -> None:
+    """Raise ``ClientDidNotRun`` when no request reached the normal platform in the control exchange."""
+    requests = sum(p.request is not None for p in control.presentations)
+    if requests:
+        return
+    run = control.run
+    if run.error:
+        how = run.error
+    elif run.exit_code not in (None, 0):
+        how = f"it exited with code {run.exit_code} having sent nothing"
+    else:
+        how = f"it sent no request to the platform ({len(control.presentations)} connection(s) seen)"
+    raise ClientDidNotRun(
+        f"the editor's client did not run against the normal platform ({control.ans_env}): {how}; no verdict "
+        f"for this environment, and the hostile platforms were not tried. {run.describe()}"
+    )
 
 MockFactory = Callable[[str, MockMode], MockSas]
 
@@ -325,8 +465,16 @@ class ClientSession:
         self._lock = threading.RLock()
 
     def exchange(self, ans_env: str, mode: MockMode) -> Exchange:
+        """The exchange of ``mode``, after (and carrying) the normal platform's positive control.
+
+        A client that delivered nothing to the normal platform never ran as far as the suite can tell:
+        every scenario of that environment is "no verdict" (``ClientDidNotRun``, with the command, its
+        exit code and output), and the hostile platforms are not tried — a dead or hanging client costs
+        one timeout per run, not one per platform.
+        """
         with self._lock:
             control = self._run(ans_env, MockMode.NORMAL, control=None)
+            require_client_ran(control)
             if mode is MockMode.NORMAL:
                 return control
             return self._run(ans_env, mode, control=control)

@@ -43,6 +43,7 @@ class ClientTrigger:
     command: str | None = None
     listen: str | None = None
     wait_seconds: float = 120.0
+    command_timeout: float | None = None  # seconds per command run; None: --sas-client-command-timeout
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
     client_table = reader.table("client")
     client = ClientTrigger()
     if client_table is not None:
-        client_table.unknown_keys({"mode", "command", "listen", "wait_seconds"})
+        client_table.unknown_keys({"mode", "command", "listen", "wait_seconds", "command_timeout"})
         mode = client_table.string("mode", default="reference")
         if mode not in ("reference", "command", "wait"):
             raise client_table.fail(
@@ -233,6 +234,11 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
             command=command,
             listen=listen,
             wait_seconds=client_table.number("wait_seconds", default=120, low=0, high=3600),
+            command_timeout=(
+                client_table.number("command_timeout", default=60, low=0, high=3600)
+                if "command_timeout" in client_table.data
+                else None
+            ),
         )
     allow = reader.data.get("ip_allow_list")
     allow_list: tuple[str, ...] | None = None
