@@ -26,7 +26,8 @@ from recette_sas.config.credentials import Credential
 from recette_sas.environments import editor_environment_for, get_environment
 from recette_sas.identity import Identity, certificate_summary
 from recette_sas.pki.certcheck import intermediate_dn
-from recette_sas.probe.attempt import Endpoint, HttpRequest, attempt
+from recette_sas.probe.attempt import attempt
+from recette_sas.probe.endpoint import Endpoint, HttpRequest
 from recette_sas.verdict import Attempt, Outcome
 
 from .evidence import attach_attempt, attach_text

@@ -60,7 +60,8 @@ from recette_sas.identity import Identity
 from recette_sas.pki.certcheck import intermediate_dn, root_dn
 from recette_sas.pki.editor import EditorDefect, EditorPki
 from recette_sas.pki.store import Defect, Pki
-from recette_sas.probe.attempt import Endpoint, read_certificate_request
+from recette_sas.probe.certrequest import read_certificate_request
+from recette_sas.probe.endpoint import Endpoint
 from recette_sas.verdict import VerdictUnavailable
 
 pytest_plugins = ["pytester"]
