@@ -20,7 +20,7 @@ from fixtures.levels import record_certificate
 from fixtures.options import Settings
 from recette_sas.client import rules as client_rules
 from recette_sas.client.drivers import ClientSession, Exchange
-from recette_sas.client.mock import MockMode
+from recette_sas.client.presentation import MockMode
 from recette_sas.client.rules import Anchors, RevocationChecker
 from recette_sas.config.credentials import Credential
 from recette_sas.environments import editor_environment_for, get_environment
