@@ -20,13 +20,14 @@ from fixtures.levels import record_certificate
 from fixtures.options import Settings
 from recette_sas.client import rules as client_rules
 from recette_sas.client.drivers import ClientSession, Exchange
-from recette_sas.client.mock import MockMode
+from recette_sas.client.presentation import MockMode
 from recette_sas.client.rules import Anchors, RevocationChecker
 from recette_sas.config.credentials import Credential
 from recette_sas.environments import editor_environment_for, get_environment
 from recette_sas.identity import Identity, certificate_summary
 from recette_sas.pki.certcheck import intermediate_dn
-from recette_sas.probe.attempt import Endpoint, HttpRequest, attempt
+from recette_sas.probe.attempt import attempt
+from recette_sas.probe.endpoint import Endpoint, HttpRequest
 from recette_sas.verdict import Attempt, Outcome
 
 from .evidence import attach_attempt, attach_text

@@ -6,7 +6,7 @@ import pytest
 from pytest_bdd import parsers, then
 
 from recette_sas.environments import accepted_subjects, other_environment
-from recette_sas.probe.attempt import TlsVersion
+from recette_sas.probe.endpoint import TlsVersion
 from recette_sas.server import rules
 from recette_sas.server.targets import Target, TargetSession
 from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from recette_sas.client import rules as client_rules
+from recette_sas.client.appointments import appointment_problems
 from recette_sas.client.drivers import (
     ClientSession,
     CommandDriver,
@@ -37,14 +38,9 @@ from recette_sas.client.drivers import (
     parse_command,
     substitute,
 )
-from recette_sas.client.mock import (
-    MockMode,
-    MockSas,
-    Presentation,
-    ServerCredentials,
-    appointment_problems,
-    server_credentials,
-)
+from recette_sas.client.mock import MockSas
+from recette_sas.client.mock_credentials import ServerCredentials, server_credentials
+from recette_sas.client.presentation import MockMode, Presentation
 from recette_sas.client.reference import (
     APPOINTMENT_SYSTEM,
     VARIANTS,
@@ -60,7 +56,8 @@ from recette_sas.identity import Identity
 from recette_sas.pki.certcheck import intermediate_dn, root_dn
 from recette_sas.pki.editor import EditorDefect, EditorPki
 from recette_sas.pki.store import Defect, Pki
-from recette_sas.probe.attempt import Endpoint, read_certificate_request
+from recette_sas.probe.certrequest import read_certificate_request
+from recette_sas.probe.endpoint import Endpoint
 from recette_sas.verdict import VerdictUnavailable
 
 pytest_plugins = ["pytester"]
@@ -134,7 +131,7 @@ class _Exchange:
 
 def _presented(identity: Identity, *, method: str = "POST") -> _Exchange:
     """An exchange in which ``identity`` was presented on one request (for the certificate rules)."""
-    from recette_sas.client.mock import RecordedRequest
+    from recette_sas.client.presentation import RecordedRequest
 
     request = RecordedRequest(method, "/Appointment", "/Appointment", (), (), b"{}")
     presentation = Presentation(

@@ -27,9 +27,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from recette_sas.cli.igc import main_igc_fetch
 from recette_sas.environments import Hierarchy, UsageError
 from recette_sas.pki import igc
-from recette_sas.pki.igc import IGC_CAS, OFFICIAL_BASE, IgcChains, main_igc_fetch
+from recette_sas.pki.igc import IGC_CAS, OFFICIAL_BASE, IgcChains
 
 SHARED_IGC = Path(__file__).resolve().parent.parent.parent / "shared" / "igc"
 if not (SHARED_IGC / "ACR-EL.cer").is_file():
@@ -596,3 +597,12 @@ def test_cli_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert main_igc_fetch(["--bogus"]) == 2
     out, err = capsys.readouterr()
     assert err.count("\n") == 1 and "--bogus" in err
+
+
+def test_cli_main_delegates_igc_fetch(capsys: pytest.CaptureFixture[str]) -> None:
+    """``recette-sas igc fetch`` reaches main_igc_fetch through cli.main's DELEGATED table, with or without the verb."""
+    from recette_sas.cli.main import main
+
+    for argv in (["igc", "fetch", "--help"], ["igc", "--help"]):
+        assert main(argv) == 0
+        assert capsys.readouterr().out.startswith("usage: recette-sas igc fetch")

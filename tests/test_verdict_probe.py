@@ -26,15 +26,10 @@ from cryptography import x509
 from OpenSSL import SSL
 
 from recette_sas.identity import Identity
-from recette_sas.probe.attempt import (
-    LEGACY_CIPHERS,
-    Endpoint,
-    HttpRequest,
-    TlsVersion,
-    attempt,
-    client_hello_versions,
-    read_certificate_request,
-)
+from recette_sas.probe._wire import client_hello_versions
+from recette_sas.probe.attempt import attempt
+from recette_sas.probe.certrequest import read_certificate_request
+from recette_sas.probe.endpoint import LEGACY_CIPHERS, Endpoint, HttpRequest, TlsVersion
 from recette_sas.verdict import (
     REFUSAL_STATUSES,
     Attempt,

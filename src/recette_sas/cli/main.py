@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # command -> (module, function, its one verb): ``recette-sas igc fetch …``, ``recette-sas cert check …``
-DELEGATED = {"cert": ("pki.certcheck", "main_cert_check", "check"), "igc": ("pki.igc", "main_igc_fetch", "fetch")}
+DELEGATED = {"cert": ("pki.certcheck", "main_cert_check", "check"), "igc": ("cli.igc", "main_igc_fetch", "fetch")}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

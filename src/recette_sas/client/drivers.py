@@ -35,7 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from recette_sas.client.mock import MODE_DESCRIPTIONS, MockMode, MockSas, Presentation
+from recette_sas.client.mock import MockSas
+from recette_sas.client.presentation import MODE_DESCRIPTIONS, MockMode, Presentation
 from recette_sas.client.reference import ClientConfig, ClientVariant, run_exchange
 from recette_sas.environments import UsageError
 from recette_sas.errors import ClientDidNotRun

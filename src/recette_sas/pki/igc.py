@@ -25,26 +25,20 @@ URL and the problem.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import http.client
 import os
-import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 from recette_sas.environments import Hierarchy, UsageError
-from recette_sas.paths import default_cache_dir
 
 OFFICIAL_BASE = "http://igc-sante.esante.gouv.fr"
 CACHE_SUBDIR = "igc"
@@ -205,9 +199,6 @@ class IgcChains:
         return all(c.pinned for c in self.certificates)
 
 
-# -- sources -----------------------------------------------------------------------------------
-
-
 def _from_dir(ca_dir: Path, *, allow_unpinned: bool) -> tuple[IgcCertificate, ...]:
     if not ca_dir.is_dir():
         raise UsageError(f"{ca_dir}: not a readable directory ({CA_DIR_OPTION})")
@@ -281,9 +272,6 @@ def _from_cache(path: Path, ca: IgcCa) -> IgcCertificate | None:
     return IgcCertificate(ca, _parse_der(str(path), data), fingerprint, "cache", path)
 
 
-# -- network -----------------------------------------------------------------------------------
-
-
 def _check_base_url(base_url: str) -> None:
     parts = urllib.parse.urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -292,6 +280,8 @@ def _check_base_url(base_url: str) -> None:
 
 def _fetch(url: str, *, timeout: float) -> bytes:
     """One GET; the one place that opens a connection (tests guard it)."""
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         body: bytes = response.read(MAX_CERT_BYTES + 1)
@@ -299,6 +289,9 @@ def _fetch(url: str, *, timeout: float) -> bytes:
 
 
 def _download(url: str, *, timeout: float) -> bytes:
+    import http.client
+    import urllib.error
+
     problem = ""
     for attempt in (1, 2):
         try:
@@ -333,9 +326,6 @@ def _download(url: str, *, timeout: float) -> bytes:
     raise UsageError(
         f"{url}: download failed twice ({problem}); check the network or pass {CA_DIR_OPTION} DIR"
     )
-
-
-# -- files -------------------------------------------------------------------------------------
 
 
 def _ensure_writable(folder: Path) -> None:
@@ -393,9 +383,6 @@ def _parse_der(where: str, data: bytes) -> x509.Certificate:
         raise UsageError(f"{where}: not a DER certificate ({_one_line(str(exc))})") from None
 
 
-# -- checks ------------------------------------------------------------------------------------
-
-
 def _check_structure(chains: IgcChains) -> None:
     """DNs, CA flags and signatures: pinned files pass trivially; a look-alike chain must too."""
     for c in chains.certificates:
@@ -436,55 +423,6 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-# -- command line ------------------------------------------------------------------------------
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
-def main_igc_fetch(argv: list[str]) -> int:
-    """``recette-sas igc fetch``: fill (or check) the cache once; 0, or one line on stderr and 2."""
-    parser = _Parser(
-        prog="recette-sas igc fetch",
-        description="Download, check against the pins and cache the four IGC Santé CA certificates.",
-    )
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="cache folder (default: $RECETTE_SAS_CACHE or ~/.cache/recette-sas)",
-    )
-    parser.add_argument(
-        CA_DIR_OPTION,
-        dest="ca_dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="use these files, no download",
-    )
-    parser.add_argument("--offline", action="store_true", help="never download: the cache must be complete")
-    parser.add_argument("--base-url", default=OFFICIAL_BASE, metavar="URL", help=f"default {OFFICIAL_BASE}")
-    try:
-        args = parser.parse_args(argv)
-        chains = IgcChains.load(
-            cache_dir=args.cache or default_cache_dir(),
-            ca_dir=args.ca_dir,
-            base_url=args.base_url,
-            offline=args.offline,
-        )
-    except UsageError as exc:
-        print(f"recette-sas igc fetch: {exc}", file=sys.stderr)
-        return 2
-    except SystemExit as exc:  # --help
-        return exc.code if isinstance(exc.code, int) else 0
-    for c in chains.certificates:
-        print(f"{c.ca.name:<16} {c.ca.hierarchy.value:<10} {c.sha256}  {c.source:<8} {c.path}")
-    return 0
-
-
 __all__ = [
     "ACI_EL_ORG",
     "ACI_EL_ORG_TEST",
@@ -498,5 +436,4 @@ __all__ = [
     "IgcCertificate",
     "IgcChains",
     "Source",
-    "main_igc_fetch",
 ]

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 
 from recette_sas.environments import SasSubject
 from recette_sas.identity import Identity
-from recette_sas.probe.attempt import HttpRequest
+from recette_sas.probe.endpoint import HttpRequest
 
 FLOWS: tuple[str, ...] = ("agregation", "regulateurs")
 FLOW_LABELS = {"agregation": "agrégation des créneaux", "regulateurs": "gestion des comptes régulateurs"}

@@ -17,14 +17,9 @@ from dataclasses import dataclass
 
 from recette_sas.errors import TargetUnreachable
 from recette_sas.identity import Identity
-from recette_sas.probe.attempt import (
-    CertificateRequestInfo,
-    Endpoint,
-    HttpRequest,
-    TlsVersion,
-    attempt,
-    read_certificate_request,
-)
+from recette_sas.probe.attempt import attempt
+from recette_sas.probe.certrequest import CertificateRequestInfo, read_certificate_request
+from recette_sas.probe.endpoint import Endpoint, HttpRequest, TlsVersion
 from recette_sas.server.flows import flow_request
 from recette_sas.verdict import Attempt, Outcome
 

@@ -1,0 +1,89 @@
+"""The certificates the mock SAS platform presents: the normal one, and one hostile one per mode.
+
+Everything but the mode's one defect is right (issuer, name, validity), so that a client refusing the
+mock refuses it for that defect. cryptography is imported only when a self-signed certificate is made and
+trustme only for annotations: naming a ``ServerCredentials`` at collection time costs nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from recette_sas.client.presentation import WRONG_HOST_NAME, MockMode
+from recette_sas.environments import UsageError
+
+if TYPE_CHECKING:
+    import trustme
+
+
+@dataclass(frozen=True)
+class ServerCredentials:
+    """The certificate chain (PEM, leaf first) and private key (PEM) the mock presents."""
+
+    chain_pem: bytes
+    key_pem: bytes = field(repr=False)
+
+    @classmethod
+    def from_trustme(cls, leaf: trustme.LeafCert) -> ServerCredentials:
+        return cls(b"".join(b.bytes() for b in leaf.cert_chain_pems), leaf.private_key_pem.bytes())
+
+
+def _self_signed(host_name: str) -> ServerCredentials:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host_name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host_name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return ServerCredentials(cert.public_bytes(serialization.Encoding.PEM), key_pem)
+
+
+def server_credentials(
+    mode: MockMode,
+    host_name: str,
+    *,
+    server_ca: trustme.CA,
+    other_hierarchy: ServerCredentials | None = None,
+) -> ServerCredentials:
+    """The certificate the mock presents in ``mode``; everything but the mode's defect is right.
+
+    ``server_ca`` is the CA the client is told to trust; ``other_hierarchy`` (needed for
+    ``OTHER_HIERARCHY`` only) is a certificate for ``host_name`` issued by the other IGC hierarchy.
+    """
+    now = dt.datetime.now(dt.UTC)
+    if mode in (MockMode.NORMAL, MockMode.LEGACY_TLS):
+        return ServerCredentials.from_trustme(server_ca.issue_cert(host_name))
+    if mode is MockMode.EXPIRED:
+        leaf = server_ca.issue_cert(
+            host_name, not_before=now - dt.timedelta(days=400), not_after=now - dt.timedelta(days=30)
+        )
+        return ServerCredentials.from_trustme(leaf)
+    if mode is MockMode.WRONG_HOST:
+        return ServerCredentials.from_trustme(server_ca.issue_cert(WRONG_HOST_NAME))
+    if mode is MockMode.UNTRUSTED:
+        return _self_signed(host_name)
+    if other_hierarchy is None:
+        raise UsageError(
+            "mock SAS: the other-hierarchy mode needs a certificate issued by the other hierarchy"
+        )
+    return other_hierarchy
