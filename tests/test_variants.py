@@ -188,7 +188,8 @@ def test_a_down_target_errors_everywhere_and_costs_one_timeout(
     assert summary["verdict"] == "injoignable"
     assert outcome.ret == 3  # ExitCode.UNREACHABLE, from pytest itself
     assert [u["target"] for u in summary["unreachable_targets"]] == [
-        f"serveur de référence (preproduction, variante {variant})"
+        f"serveur de référence (preproduction, chaîne IGC injectée, variante {variant})",
+        f"serveur de référence (preproduction, variante {variant})",
     ]
     text = outcome.stdout.str()
     # One attempt dialled each target; every other scenario was refused a dial, not timed out again.

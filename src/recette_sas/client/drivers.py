@@ -113,8 +113,8 @@ class DriverRun:
         if self.exit_code is not None:
             parts.append(f"exit code {self.exit_code}")
         if self.output_head or self.output_tail:
-            shown = self.output_head + (f"\n[…]\n{self.output_tail}" if self.output_tail else "")
-            parts.append(f"output:\n{shown}")
+            shown = _one_line(self.output_head) + (f" […] {_one_line(self.output_tail)}" if self.output_tail else "")
+            parts.append(f"output: {shown}")
         elif self.command:
             parts.append("no output")
         return "; ".join(parts)
@@ -122,7 +122,7 @@ class DriverRun:
 
 def mask_command(argv: list[str]) -> str:
     """The command line as a report may show it: values of password-like options and URL passwords
-    masked (passwords belong in environment variables, but a command line may still carry one)."""
+    masked as ``***`` (passwords belong in environment variables, but a command line may still carry one)."""
     shown: list[str] = []
     hide_next = False
     for arg in argv:
@@ -130,13 +130,14 @@ def mask_command(argv: list[str]) -> str:
             shown.append("***")
             hide_next = False
             continue
-        if _SECRET_OPTION.match(arg):
-            hide_next = True
-            shown.append(arg)
-            continue
-        masked = _SECRET_INLINE.sub(lambda m: (m.group(1) or m.group(2)) + "***" + (m.group(3) or ""), arg)
-        shown.append(masked)
-    return shlex.join(shown)
+        hide_next = bool(_SECRET_OPTION.match(arg))
+        masked = _SECRET_INLINE.sub(lambda m: (m.group(1) or m.group(2)) + "\0" + (m.group(3) or ""), arg)
+        shown.append(shlex.quote(masked).replace("\0", "***"))
+    return " ".join(shown)
+
+
+def _one_line(text: str) -> str:
+    return " ⏎ ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 @dataclass(frozen=True)
