@@ -40,7 +40,7 @@ class CertificateFiles:
 @dataclass(frozen=True)
 class ClientTrigger:
     mode: str = "reference"  # "reference" | "command" | "wait"
-    command: str | None = None
+    command: str | None = field(default=None, repr=False)  # may carry a secret: reports show it masked
     listen: str | None = None
     wait_seconds: float = 120.0
     command_timeout: float | None = None  # seconds per command run; None: --sas-client-command-timeout
