@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from recette_sas.config.loader import CertificateFiles
 from recette_sas.environments import UsageError
 from recette_sas.identity import Identity, certificate_pem
+from recette_sas.pki.keys import key_pem, write_private
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -105,13 +106,7 @@ def write_identity(
     chain = credential.chain if send_chain else ()
     certfile.write_bytes(b"".join(certificate_pem(c) for c in (credential.leaf, *chain)))
     keyfile = directory / f"{label}.key"
-    fd = os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(
-            credential.key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
+    write_private(keyfile, key_pem(credential.key))
     return Identity(label=label, leaf=credential.leaf, chain=chain, certfile=certfile, keyfile=keyfile)
 
 

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from recette_sas import __version__
 from recette_sas.environments import ENVIRONMENTS, Hierarchy, Mapping, UsageError
 from recette_sas.identity import certificate_pem
+from recette_sas.pki.keys import write_private
 from recette_sas.pki.store import Pki
 
 MANIFEST = "manifest.json"
@@ -79,16 +80,8 @@ def _staging_ca(cache_dir: Path) -> trustme.CA:
     folder.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(organization_name="recette-sas staging")
     cert.write_bytes(ca.cert_pem.bytes())
-    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(ca.private_key_pem.bytes())
+    write_private(key, ca.private_key_pem.bytes())
     return ca
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
 
 
 def export_pki(
@@ -122,8 +115,8 @@ def export_pki(
         ca = _staging_ca(pki.root)
         leaf = ca.issue_cert(*server_names)
         layout.server_fullchain.write_bytes(b"".join(b.bytes() for b in leaf.cert_chain_pems))
-        _write_private(layout.server_key, leaf.private_key_pem.bytes())
-        _write_private(layout.server_pem, layout.server_fullchain.read_bytes() + leaf.private_key_pem.bytes())
+        write_private(layout.server_key, leaf.private_key_pem.bytes())
+        write_private(layout.server_pem, layout.server_fullchain.read_bytes() + leaf.private_key_pem.bytes())
         from recette_sas.terminators.render import TERMINATORS, render_snippets
 
         for env in ENVIRONMENTS:

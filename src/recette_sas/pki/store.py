@@ -46,6 +46,7 @@ from recette_sas.environments import (
     other_environment,
 )
 from recette_sas.identity import Identity, certificate_pem
+from recette_sas.pki.keys import key_pem, write_private
 
 PROFILE_VERSION = 4
 DEFAULT_HORIZON = dt.timedelta(days=30)
@@ -201,18 +202,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-
-
-def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
 def _load_key(path: Path) -> rsa.RSAPrivateKey:
     # Our own keys, written by _build_material: the (slow, ~120 ms per key) RSA consistency check
     # guards against hostile keys, which these are not.
@@ -228,7 +217,7 @@ def _ski(key: rsa.RSAPublicKey) -> x509.SubjectKeyIdentifier:
 
 
 def _keygen_pem(bits: int) -> bytes:
-    return _key_pem(rsa.generate_private_key(public_exponent=65537, key_size=bits))
+    return key_pem(rsa.generate_private_key(public_exponent=65537, key_size=bits))
 
 
 def _generate_keys(sizes: dict[str, int]) -> dict[str, bytes]:
@@ -255,7 +244,7 @@ def _build_material(work: Path, now: dt.datetime) -> None:
     certs_dir.mkdir()
     pems = _generate_keys({**{spec.name: spec.key_bits for spec in ALL_CAS}, **LEAF_KEYS})
     for name, pem in pems.items():
-        _write_private(keys_dir / f"{name}.key.pem", pem)
+        write_private(keys_dir / f"{name}.key.pem", pem)
     keys = {spec.name: _load_key(keys_dir / f"{spec.name}.key.pem") for spec in ALL_CAS}
     certs: dict[str, x509.Certificate] = {}
     for spec in ALL_CAS:  # roots come before the intermediates they sign
@@ -645,7 +634,7 @@ def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime)
             (folder / "leaf.pem").write_bytes(leaf_pem)
             (folder / "chain.pem").write_bytes(chain)
             (folder / "fullchain.pem").write_bytes(leaf_pem + chain)
-            _write_private(folder / "key.pem", _key_pem(key(plan.key)))
+            write_private(folder / "key.pem", key_pem(key(plan.key)))
     crl_dir = work / "crl"
     crl_dir.mkdir()
     next_update = now + CRL_VALIDITY
