@@ -57,9 +57,10 @@ from recette_sas.client.reference import (
 from recette_sas.client.rules import Anchors, RevocationChecker
 from recette_sas.environments import Hierarchy, UsageError, get_environment
 from recette_sas.identity import Identity
+from recette_sas.pki.catalogue import Defect
 from recette_sas.pki.certcheck import intermediate_dn, root_dn
 from recette_sas.pki.editor import EditorDefect, EditorPki
-from recette_sas.pki.store import Defect, Pki
+from recette_sas.pki.store import Pki
 from recette_sas.probe.attempt import Endpoint, read_certificate_request
 from recette_sas.verdict import VerdictUnavailable
 

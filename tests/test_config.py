@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from recette_sas.config.loader import load_config
 from recette_sas.environments import UsageError
-from recette_sas.pki.store import Defect, Pki
+from recette_sas.pki.catalogue import Defect
+from recette_sas.pki.store import Pki
 
 pytest_plugins = ["pytester"]
 

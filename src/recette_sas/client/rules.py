@@ -28,14 +28,9 @@ from cryptography.x509 import ocsp
 
 from recette_sas.client.mock import ACCEPTED_BODY_TYPES, Presentation, appointment_problems, identifier_tokens
 from recette_sas.environments import Hierarchy
-from recette_sas.identity import ocsp_url, signature_valid
-from recette_sas.pki.certcheck import (
-    CA_NAMES,
-    intermediate_dn,
-    profile_findings,
-    signed_by,
-    validity_findings,
-)
+from recette_sas.identity import ocsp_url, signature_valid, signed_by
+from recette_sas.pki.certcheck import CA_NAMES, intermediate_dn, validity_findings
+from recette_sas.pki.profile import profile_findings
 from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable
 
 FLOW_CREATION = "creation_rdv"

@@ -14,9 +14,10 @@ Secrets: a PKCS#12 (or encrypted PEM key) password comes only from an environmen
 printed. Bad input (unreadable file, wrong password, key that does not match) is one line naming the
 file and the problem, exit code 2, no traceback.
 
-The certificate rules (``issuer_findings``, ``profile_findings``, ``validity_findings``) are shared
-with the client-role scenarios (``client_rules``), so the static check and the live judgement of
-what the editor's software presents cannot disagree.
+The certificate rules (``issuer_findings``, ``validity_findings``, and ``profile_findings`` from
+``pki/profile.py``, which the reference server applies too) are shared with the client-role scenarios
+(``client/rules.py``), so the static check and the live judgement of what the editor's software
+presents cannot disagree.
 """
 
 from __future__ import annotations
@@ -28,22 +29,21 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import NoReturn
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 
 from recette_sas.environments import ENVIRONMENT_KEYS, Hierarchy, UsageError, get_environment
-from recette_sas.pki.store import GENUINE
+from recette_sas.identity import signed_by
+from recette_sas.pki.catalogue import GENUINE
+from recette_sas.pki.profile import Finding, is_ca, profile_findings
 
-Level = Literal["ok", "info", "warning", "error"]
 EXPIRY_WARNING = dt.timedelta(days=30)
-MIN_RSA_BITS = 2048
 MAX_FILE_BYTES = 1024 * 1024
 CA_NAMES: Mapping[Hierarchy, str] = {Hierarchy.TEST: "ACI-EL-ORG-TEST", Hierarchy.PRODUCTION: "ACI-EL-ORG"}
 ROOT_NAMES: Mapping[Hierarchy, str] = {Hierarchy.TEST: "ACR-EL-TEST", Hierarchy.PRODUCTION: "ACR-EL"}
@@ -51,16 +51,6 @@ ROOT_NAMES: Mapping[Hierarchy, str] = {Hierarchy.TEST: "ACR-EL-TEST", Hierarchy.
 
 class CertCheckError(Exception):
     """Input the check cannot use: one line naming the file (or variable) and the problem."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    level: Level
-    check: str
-    message: str
-
-    def line(self) -> str:
-        return f"{self.level.upper():<7} {self.check}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -89,17 +79,6 @@ def root_dn(hierarchy: Hierarchy) -> x509.Name:
 def _cn(name: x509.Name) -> str:
     values = [str(a.value) for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)]
     return values[0] if values else name.rfc4514_string()
-
-
-def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """Whether ``issuer``'s name and key issued ``cert``."""
-    if cert.issuer != issuer.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True
 
 
 def issuer_findings(
@@ -187,100 +166,6 @@ def validity_findings(cert: x509.Certificate, *, now: dt.datetime | None = None)
 
 def _when(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.ExtensionType | None:
-    try:
-        return cert.extensions.get_extension_for_class(kind).value
-    except x509.ExtensionNotFound:
-        return None
-
-
-_EKU_NAMES: Mapping[x509.ObjectIdentifier, str] = {
-    ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
-    ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
-    ExtendedKeyUsageOID.EMAIL_PROTECTION: "emailProtection",
-    ExtendedKeyUsageOID.CODE_SIGNING: "codeSigning",
-    ExtendedKeyUsageOID.TIME_STAMPING: "timeStamping",
-    ExtendedKeyUsageOID.OCSP_SIGNING: "OCSPSigning",
-}
-
-
-def _eku_names(eku: x509.ExtendedKeyUsage) -> str:
-    return ", ".join(_EKU_NAMES.get(oid, oid.dotted_string) for oid in eku) or "empty"
-
-
-def profile_findings(cert: x509.Certificate) -> list[Finding]:
-    """The AUTH_CLI profile: clientAuth, digitalSignature, not a CA, RSA >= 2048, not SHA-1."""
-    findings: list[Finding] = []
-    try:
-        cert.extensions  # noqa: B018 - parse once, report a broken encoding as one finding
-    except ValueError as exc:
-        return [Finding("error", "profile", f"extensions cannot be parsed: {exc}")]
-    constraints = _extension(cert, x509.BasicConstraints)
-    if isinstance(constraints, x509.BasicConstraints) and constraints.ca:
-        findings.append(
-            Finding("error", "profile", "basicConstraints CA:TRUE: a CA certificate, not an AUTH_CLI leaf")
-        )
-    else:
-        findings.append(Finding("ok", "profile", "not a CA (basicConstraints CA:FALSE)"))
-    eku = _extension(cert, x509.ExtendedKeyUsage)
-    if not isinstance(eku, x509.ExtendedKeyUsage):
-        findings.append(Finding("error", "profile", "no extendedKeyUsage: clientAuth expected (AUTH_CLI)"))
-    elif ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
-        hint = (
-            ": a signing (SIGN) certificate, not an authentication one"
-            if ExtendedKeyUsageOID.EMAIL_PROTECTION in eku
-            else ""
-        )
-        findings.append(
-            Finding(
-                "error",
-                "profile",
-                f"extendedKeyUsage is {_eku_names(eku)}, clientAuth expected (AUTH_CLI){hint}",
-            )
-        )
-    else:
-        findings.append(Finding("ok", "profile", "extendedKeyUsage includes clientAuth"))
-    usage = _extension(cert, x509.KeyUsage)
-    if not isinstance(usage, x509.KeyUsage):
-        findings.append(Finding("error", "profile", "no keyUsage: digitalSignature expected"))
-    elif not usage.digital_signature:
-        findings.append(Finding("error", "profile", "keyUsage lacks digitalSignature"))
-    else:
-        findings.append(Finding("ok", "profile", "keyUsage includes digitalSignature"))
-        if usage.content_commitment:
-            findings.append(
-                Finding(
-                    "warning",
-                    "profile",
-                    "keyUsage includes nonRepudiation, the mark of a signing certificate (AUTH_CLI has none)",
-                )
-            )
-    key = cert.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < MIN_RSA_BITS:
-            findings.append(
-                Finding("error", "key", f"RSA-{key.key_size}: at least RSA-{MIN_RSA_BITS} expected")
-            )
-        else:
-            findings.append(Finding("ok", "key", f"RSA-{key.key_size}"))
-    else:
-        findings.append(
-            Finding(
-                "error",
-                "key",
-                f"{type(key).__name__.lstrip('_')}: IGC Santé AUTH_CLI keys are RSA >= {MIN_RSA_BITS}",
-            )
-        )
-    try:
-        algorithm = cert.signature_hash_algorithm
-    except UnsupportedAlgorithm:
-        algorithm = None
-    if algorithm is None or isinstance(algorithm, hashes.SHA1 | hashes.MD5):
-        shown = algorithm.name if algorithm is not None else cert.signature_algorithm_oid.dotted_string
-        findings.append(Finding("error", "profile", f"signed with {shown}: SHA-256 or better expected"))
-    return findings
 
 
 def chain_findings(credentials: Credentials, env_key: str) -> list[Finding]:
@@ -400,8 +285,7 @@ def _pick_leaf(certs: list[x509.Certificate], key: PrivateKeyTypes | None) -> x5
         if matching:
             return matching[0]
     for cert in certs:
-        constraints = _extension(cert, x509.BasicConstraints)
-        if not (isinstance(constraints, x509.BasicConstraints) and constraints.ca):
+        if not is_ca(cert):
             return cert
     return certs[0]
 

@@ -38,7 +38,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from recette_sas.environments import Hierarchy, UsageError, get_environment
 from recette_sas.identity import Identity, certificate_pem
 from recette_sas.pki.keys import key_pem, write_private
-from recette_sas.pki.store import Pki, issue_leaf
+from recette_sas.pki.profile import issue_leaf
+from recette_sas.pki.store import Pki
 
 EDITOR_ORGANISATION = "EDITEUR EXEMPLE"
 EDITOR_STRUCTURE_ID = "499700888888001"

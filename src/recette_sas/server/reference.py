@@ -51,11 +51,11 @@ from urllib.parse import unquote, urlsplit
 
 import trustme
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 from OpenSSL import SSL, crypto
 
 from recette_sas._net.tlsio import ClientGone as _ClientGone
@@ -67,6 +67,7 @@ from recette_sas._net.tlsio import send_all as _send_all
 from recette_sas.environments import SasSubject, UsageError
 from recette_sas.fhir.app import FhirApp, FhirResponse, error_response
 from recette_sas.identity import ocsp_url, signature_valid
+from recette_sas.pki.profile import first_blocking, profile_findings
 
 TLS_VERSIONS: Final[Mapping[str, int]] = {
     "TLSv1": SSL.TLS1_VERSION,
@@ -229,49 +230,11 @@ def profile_problem(cert: x509.Certificate) -> str | None:
     """Why ``cert`` is not an AUTH_CLI-like client certificate, or ``None`` if it is.
 
     OpenSSL's own checks depend on the security level (lowered for TLS 1.0) and accept a leaf
-    without EKU, so the application states the profile itself.
+    without EKU, so the application states the profile itself: the first blocking finding of the
+    one AUTH_CLI judgement (``pki/profile.py``) that ``cert check`` shows in full.
     """
-    try:
-        extensions = cert.extensions
-    except ValueError as exc:
-        return f"client certificate extensions cannot be parsed: {exc}"
-
-    def find(kind: type[x509.ExtensionType]) -> Any:
-        try:
-            return extensions.get_extension_for_class(kind).value
-        except x509.ExtensionNotFound:
-            return None
-
-    constraints = find(x509.BasicConstraints)
-    if constraints is not None and constraints.ca:
-        return "client certificate is a CA certificate (basicConstraints CA:TRUE)"
-    eku = find(x509.ExtendedKeyUsage)
-    if eku is None:
-        return "client certificate has no extendedKeyUsage (clientAuth expected)"
-    if ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
-        return "client certificate extendedKeyUsage lacks clientAuth"
-    key_usage = find(x509.KeyUsage)
-    if key_usage is None:
-        return "client certificate has no keyUsage (digitalSignature expected)"
-    if not key_usage.digital_signature:
-        return "client certificate keyUsage lacks digitalSignature"
-    key = cert.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < 2048:
-            return f"client certificate key is RSA-{key.key_size} (at least 2048 bits expected)"
-    elif isinstance(key, ec.EllipticCurvePublicKey):
-        if key.curve.key_size < 256:
-            return f"client certificate key is EC {key.curve.name} (at least 256 bits expected)"
-    else:
-        return f"client certificate key type {type(key).__name__} is not accepted"
-    try:
-        algorithm = cert.signature_hash_algorithm
-    except UnsupportedAlgorithm:
-        algorithm = None
-    if algorithm is None or isinstance(algorithm, hashes.SHA1 | hashes.MD5):
-        name = algorithm.name if algorithm is not None else cert.signature_algorithm_oid.dotted_string
-        return f"client certificate is signed with {name} (SHA-256 or better expected)"
-    return None
+    blocking = first_blocking(profile_findings(cert))
+    return None if blocking is None else f"client certificate: {blocking.message}"
 
 
 def find_issuer(cert: x509.Certificate, candidates: Iterable[x509.Certificate]) -> x509.Certificate | None:
