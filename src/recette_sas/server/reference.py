@@ -30,7 +30,6 @@ import email.utils
 import functools
 import http.client
 import ipaddress
-import os
 import re
 import selectors
 import shutil
@@ -51,10 +50,8 @@ from urllib.parse import unquote, urlsplit
 
 import trustme
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 from OpenSSL import SSL, crypto
 
@@ -66,7 +63,8 @@ from recette_sas._net.tlsio import retry as _retry
 from recette_sas._net.tlsio import send_all as _send_all
 from recette_sas.environments import SasSubject, UsageError
 from recette_sas.fhir.app import FhirApp, FhirResponse, error_response
-from recette_sas.identity import ocsp_url, signature_valid
+from recette_sas.identity import find_issuer, ocsp_url
+from recette_sas.pki import revocation
 from recette_sas.pki.profile import first_blocking, profile_findings
 
 TLS_VERSIONS: Final[Mapping[str, int]] = {
@@ -98,8 +96,6 @@ ACCEPT_POLL: Final = 0.2
 """How often a saturated accept loop looks at stop(); an idle one is woken at once."""
 LOG_SIZE: Final = 512
 OCSP_TIMEOUT: Final = 3.0
-OCSP_MAX_BYTES: Final = 64 * 1024
-OCSP_CLOCK_SKEW: Final = timedelta(minutes=5)
 
 
 _VERIFY_ERRORS: Final[Mapping[int, str]] = {
@@ -237,84 +233,13 @@ def profile_problem(cert: x509.Certificate) -> str | None:
     return None if blocking is None else f"client certificate: {blocking.message}"
 
 
-def find_issuer(cert: x509.Certificate, candidates: Iterable[x509.Certificate]) -> x509.Certificate | None:
-    """The candidate whose subject and key actually issued ``cert``."""
-    for candidate in candidates:
-        if candidate.subject != cert.issuer:
-            continue
-        try:
-            cert.verify_directly_issued_by(candidate)
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-        return candidate
-    return None
-
-
-def ocsp_response_problem(
-    der: bytes,
-    *,
-    request: ocsp.OCSPRequest,
-    issuer: x509.Certificate,
-    nonce: bytes | None = None,
-    now: datetime | None = None,
-) -> str | None:
-    """Why an OCSP answer does not prove the certificate good, or ``None`` if it does.
-
-    Only responses signed by the issuing CA itself are accepted (the suite's responder signs with
-    the CA key; delegated responders are not needed here). "unknown" is a refusal like "revoked":
-    a responder that does not know a certificate does not vouch for it.
-    """
-    now = now or datetime.now(UTC)
-    try:
-        response = ocsp.load_der_ocsp_response(der)
-    except ValueError as exc:
-        return f"OCSP: unparseable response: {exc}"
-    if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
-        return f"OCSP: responder answered {response.response_status.name}"
-    issuer_key_hash = x509.SubjectKeyIdentifier.from_public_key(issuer.public_key()).digest
-    if response.responder_key_hash is not None and response.responder_key_hash != issuer_key_hash:
-        return "OCSP: response not signed by the issuing CA (responder key hash differs)"
-    if response.responder_name is not None and response.responder_name != issuer.subject:
-        return "OCSP: response not signed by the issuing CA (responder name differs)"
-    if not signature_valid(
-        issuer.public_key(),
-        response.signature,
-        response.tbs_response_bytes,
-        response.signature_hash_algorithm,
-    ):
-        return "OCSP: response signature does not verify with the issuing CA key"
-    if nonce is not None:
-        try:
-            echoed = response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
-        except x509.ExtensionNotFound:
-            echoed = None
-        if echoed is not None and echoed != nonce:
-            return "OCSP: response nonce does not match the request"
-    for single in response.responses:
-        if (
-            single.serial_number == request.serial_number
-            and single.issuer_key_hash == request.issuer_key_hash
-            and single.issuer_name_hash == request.issuer_name_hash
-        ):
-            break
-    else:
-        return "OCSP: response does not cover the client certificate"
-    if single.this_update_utc > now + OCSP_CLOCK_SKEW:
-        return "OCSP: response thisUpdate is in the future"
-    if single.next_update_utc is not None and single.next_update_utc < now - OCSP_CLOCK_SKEW:
-        return "OCSP: response is stale (nextUpdate passed)"
-    status = single.certificate_status
-    if status is ocsp.OCSPCertStatus.GOOD:
-        return None
-    return f"OCSP: client certificate status is {status.name.lower()}"
-
-
 class OcspChecker:
     """Application-level OCSP with hard fail, and a per-instance cache of good answers.
 
     Hard fail because a soft-failing check is no check: blocking the responder would be enough to
     get a revoked certificate through. Only good answers are cached (for the server's lifetime):
     the suite revokes certificates by issuing new ones, never by changing a known serial's status.
+    How an answer is judged is ``pki/revocation.py``'s, shared with the client-role rules.
     """
 
     def __init__(self, *, timeout: float = OCSP_TIMEOUT) -> None:
@@ -328,49 +253,21 @@ class OcspChecker:
         url = ocsp_url(cert)
         if url is None:
             return "OCSP: the client certificate names no OCSP responder"
-        nonce = os.urandom(16)
-        request = (
-            ocsp.OCSPRequestBuilder()
-            .add_certificate(cert, issuer, hashes.SHA1())
-            .add_extension(x509.OCSPNonce(nonce), critical=False)
-            .build()
-        )
-        key = (request.issuer_key_hash, cert.serial_number)
+        key = (issuer.fingerprint(hashes.SHA256()), cert.serial_number)
         with self._lock:
             if key in self._good:
                 return None
         try:
-            der = self._post(url, request.public_bytes(serialization.Encoding.DER))
+            status = revocation.query_ocsp(url, cert, issuer, timeout=self._timeout)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             return f"OCSP: no valid answer from {url}: {exc or type(exc).__name__}"
-        problem = ocsp_response_problem(der, request=request, issuer=issuer, nonce=nonce)
-        if problem is None:
-            with self._lock:
-                self._good.add(key)
-        return problem
-
-    def _post(self, url: str, body: bytes) -> bytes:
-        parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"unsupported OCSP URL {url!r} (http only)")
-        connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=self._timeout)
-        try:
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            connection.request(
-                "POST",
-                path,
-                body=body,
-                headers={"Content-Type": "application/ocsp-request", "Accept": "application/ocsp-response"},
-            )
-            answer = connection.getresponse()
-            data = answer.read(OCSP_MAX_BYTES + 1)
-        finally:
-            connection.close()
-        if answer.status != 200:
-            raise ValueError(f"HTTP {answer.status}")
-        if len(data) > OCSP_MAX_BYTES:
-            raise ValueError("response too large")
-        return data
+        except revocation.RevocationProblem as exc:
+            return f"OCSP: {exc}"
+        if status.state != "good":
+            return f"OCSP: client certificate status is {status.state}"
+        with self._lock:
+            self._good.add(key)
+        return None
 
 
 def identity_from_header(name: str, value: str) -> PeerIdentity | None:
