@@ -39,13 +39,8 @@ from recette_sas.environments import (
     accepted_subjects,
 )
 from recette_sas.fhir.app import FhirApp
-from recette_sas.server.reference import (
-    PeerIdentity,
-    Policy,
-    ReferenceServer,
-    identity_from_header,
-    subject_allowed,
-)
+from recette_sas.server.policy import PeerIdentity, Policy, identity_from_header, subject_allowed
+from recette_sas.server.reference import ReferenceServer
 
 SAS = PREPRODUCTION.subject
 NOW = datetime.now(UTC)

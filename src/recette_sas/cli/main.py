@@ -68,7 +68,8 @@ def _cmd_serve_reference(args: argparse.Namespace) -> int:
     from cryptography import x509
 
     from recette_sas.pki.export import ExportLayout
-    from recette_sas.server.reference import Policy, ReferenceServer
+    from recette_sas.server.policy import Policy
+    from recette_sas.server.reference import ReferenceServer
 
     layout = ExportLayout(Path(args.pki_dir))
     mapping = Mapping.parse(args.mapping)
