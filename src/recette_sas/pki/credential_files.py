@@ -56,10 +56,6 @@ class Labels:
     def password(self, name: str) -> str:
         return f"--password-env {name}" if self.where is None else f"{self.where}.password_env"
 
-    def whole(self) -> str:
-        """The credential as a whole (what a key/type problem of the result is about)."""
-        return self.where or "certificate"
-
 
 @dataclass(frozen=True)
 class Credentials:
