@@ -15,9 +15,10 @@ from fixtures.options import Settings
 from fixtures.targets import ConfiguredTargets, EmbeddedTargets
 from recette_sas.config.credentials import load_credential, private_directory, write_identity
 from recette_sas.environments import ENVIRONMENTS, get_environment
+from recette_sas.pki.catalogue import Defect
 from recette_sas.pki.editor import EditorDefect, EditorPki
 from recette_sas.pki.igc import HIERARCHIES
-from recette_sas.pki.store import Defect, Pki
+from recette_sas.pki.store import Pki
 from recette_sas.server import rules
 from recette_sas.server.rules import Cause
 from recette_sas.server.targets import Reachability, Target, TargetSession

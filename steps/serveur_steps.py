@@ -11,7 +11,8 @@ from pytest_bdd import given, parsers, when
 from fixtures.targets import ConfiguredTargets, EmbeddedTargets
 from recette_sas.environments import get_environment
 from recette_sas.identity import Identity
-from recette_sas.pki.store import Defect, Pki
+from recette_sas.pki.catalogue import Defect
+from recette_sas.pki.store import Pki
 from recette_sas.probe.endpoint import HttpRequest, TlsVersion
 from recette_sas.server.flows import flow_request, forged_identity_headers, update_request
 from recette_sas.server.rules import Cause, defect_causes

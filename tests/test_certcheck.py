@@ -172,7 +172,8 @@ def test_pkcs12_password_comes_from_a_named_variable(
     code, out, err = _run(capsys, p12, "--env", "production", "--password-env", "EDITEUR_P12")
     assert (code, out) == (2, [])
     assert err == [
-        f"recette-sas cert check: error: {p12}: cannot open the PKCS#12 file: wrong password or corrupt file"
+        f"recette-sas cert check: error: {p12}: cannot open the PKCS#12 file: wrong password in EDITEUR_P12 "
+        "or corrupt file"
     ]
 
     monkeypatch.delenv("EDITEUR_P12")

@@ -53,9 +53,11 @@ from recette_sas.client.reference import (
 from recette_sas.client.rules import Anchors, RevocationChecker
 from recette_sas.environments import Hierarchy, UsageError, get_environment
 from recette_sas.identity import Identity
+from recette_sas.pki import revocation
+from recette_sas.pki.catalogue import Defect
 from recette_sas.pki.certcheck import intermediate_dn, root_dn
 from recette_sas.pki.editor import EditorDefect, EditorPki
-from recette_sas.pki.store import Defect, Pki
+from recette_sas.pki.store import Pki
 from recette_sas.probe.certrequest import read_certificate_request
 from recette_sas.probe.endpoint import Endpoint
 from recette_sas.verdict import VerdictUnavailable
@@ -499,7 +501,7 @@ def test_revocation_is_read_from_the_crl_and_never_fetched_off_loopback(pki: Pki
     def no_crl(url: str, **kwargs: Any) -> bytes:
         if "/crl/" in url:
             raise OSError("CRL publication unreachable")
-        return client_rules.http_fetch(url, **kwargs)
+        return revocation.fetch(url, **kwargs)
 
     ocsp_only = RevocationChecker(fetch=no_crl)
     verdict = client_rules.require_not_revoked(_presented(pki.identity(ENV)), flow, anchors, ocsp_only)

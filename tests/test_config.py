@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from recette_sas.config.loader import load_config
 from recette_sas.environments import UsageError
-from recette_sas.pki.store import Defect, Pki
+from recette_sas.pki.catalogue import Defect
+from recette_sas.pki.store import Pki
 
 pytest_plugins = ["pytester"]
 
@@ -128,8 +129,12 @@ def _cert_block(kind: str, files: dict[str, Path]) -> str:
     ("kind", "password", "expected"),
     [
         ("p12", None, f"certificate.password_env: environment variable {PASSWORD_VAR} is not set"),
-        ("p12", "mauvais", f"certificate.pkcs12: cannot open editeur.p12 (wrong password in {PASSWORD_VAR}"),
-        ("mismatch", None, "certificate: the private key does not match the certificate"),
+        (
+            "p12",
+            "mauvais",
+            f"editeur.p12: cannot open the PKCS#12 file: wrong password in {PASSWORD_VAR} or corrupt file",
+        ),
+        ("mismatch", None, "autre.key: the private key does not match the certificate"),
     ],
 )
 def test_certificate_problems_stop_the_run_in_one_line_and_leave_reports_untouched(
@@ -173,7 +178,7 @@ def test_certificate_problems_stop_the_run_in_one_line_and_leave_reports_untouch
 def test_a_good_pkcs12_configuration_loads(
     tmp_path: Path, editor_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from recette_sas.config.loader import validate_credentials
+    from recette_sas.config.credentials import validate_credentials
 
     monkeypatch.setenv(PASSWORD_VAR, "bon-mot-de-passe")
     config = load_config(_write(tmp_path, BASE + _cert_block("p12", editor_files)))

@@ -22,7 +22,8 @@ from recette_sas.environments import (
     other_environment,
 )
 from recette_sas.identity import certificate_pem
-from recette_sas.pki.store import GENUINE, IMPOSTORS, Defect, Pki
+from recette_sas.pki.catalogue import GENUINE, IMPOSTORS, Defect
+from recette_sas.pki.store import Pki
 
 OPENSSL = shutil.which("openssl")
 _ASIP = "OU=0002 187512751,O=ASIP-SANTE,C=FR"

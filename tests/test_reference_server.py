@@ -39,13 +39,8 @@ from recette_sas.environments import (
     accepted_subjects,
 )
 from recette_sas.fhir.app import FhirApp
-from recette_sas.server.reference import (
-    PeerIdentity,
-    Policy,
-    ReferenceServer,
-    identity_from_header,
-    subject_allowed,
-)
+from recette_sas.server.policy import PeerIdentity, Policy, identity_from_header, subject_allowed
+from recette_sas.server.reference import ReferenceServer
 
 SAS = PREPRODUCTION.subject
 NOW = datetime.now(UTC)
@@ -820,7 +815,7 @@ def test_profile_is_checked_by_the_application(pki: Pki) -> None:
         answer = call(right, pki["no-eku"])
         assert answer.status == 403
         assert answer.json()["issue"][0]["diagnostics"] == (
-            "client certificate has no extendedKeyUsage (clientAuth expected)"
+            "client certificate: no extendedKeyUsage: clientAuth expected (AUTH_CLI)"
         )
         assert call(broken, pki["no-eku"]).status == 200
 
@@ -828,18 +823,23 @@ def test_profile_is_checked_by_the_application(pki: Pki) -> None:
 @pytest.mark.parametrize(
     ("label", "alert", "verify_error", "app_reason"),
     [
-        ("ca-true", None, None, "client certificate is a CA certificate (basicConstraints CA:TRUE)"),
+        (
+            "ca-true",
+            None,
+            None,
+            "client certificate: basicConstraints CA:TRUE: a CA certificate, not an AUTH_CLI leaf",
+        ),
         (
             "rsa-1024",
             "SSLV3_ALERT_BAD_CERTIFICATE",
             "EE certificate key too weak",
-            "client certificate key is RSA-1024",
+            "client certificate: RSA-1024: at least RSA-2048 expected",
         ),
         (
             "sha1",
             "SSLV3_ALERT_BAD_CERTIFICATE",
             "CA signature digest algorithm too weak",
-            "client certificate is signed with sha1",
+            "client certificate: signed with sha1: SHA-256 or better expected",
         ),
     ],
 )

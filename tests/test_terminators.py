@@ -35,9 +35,10 @@ import pytest
 from pytest_bdd.scenario import make_python_name
 
 from recette_sas.environments import Mapping, accepted_subjects, editor_environments
-from recette_sas.pki.export import ExportLayout, export_pki
+from recette_sas.pki.export import ExportLayout
 from recette_sas.pki.store import Pki
 from recette_sas.terminators import mutants as mt
+from recette_sas.terminators.export import export_with_snippets
 from recette_sas.terminators.render import (
     TERMINATORS,
     Placement,
@@ -192,7 +193,7 @@ class Campaign:
         port = free_port()
         pki = Pki.load_or_build(self.cache, responder_url=f"http://127.0.0.1:{port}")
         export_dir = self.work / f"export-{index}"
-        export_pki(pki, export_dir)
+        export_with_snippets(pki, export_dir)
         return Slot(port, export_dir)
 
     def run(self, cases: list[Case]) -> None:
@@ -506,7 +507,7 @@ def test_nginx_subject_keys_match_exactly_the_sas_subjects(mapping: Mapping) -> 
 
 
 def test_every_mutant_applies_to_its_reference_configuration(tmp_path: Path, pki: Pki) -> None:
-    export_pki(pki, tmp_path / "export")
+    export_with_snippets(pki, tmp_path / "export")
     layout = ExportLayout(tmp_path / "export")
     for mutant in mt.MUTANTS.values():
         placement = Placement(listen="127.0.0.1:8443", upstream="127.0.0.1:8080", run_dir=tmp_path)
@@ -528,7 +529,7 @@ def test_every_mutant_applies_to_its_reference_configuration(tmp_path: Path, pki
 def test_export_carries_a_ready_configuration_per_terminator_and_environment(
     tmp_path: Path, pki: Pki
 ) -> None:
-    export_pki(pki, tmp_path / "export")
+    export_with_snippets(pki, tmp_path / "export")
     snippets = sorted(p.name for p in (tmp_path / "export" / "snippets").iterdir())
     assert snippets == sorted(
         f"{t}-{e}{TERMINATORS[t].suffix}"

@@ -7,12 +7,13 @@ The key file is only ever handed to OpenSSL; nothing in this module reads it bac
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID
@@ -71,6 +72,22 @@ def signature_valid(
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
+
+
+def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer``'s name and key issued ``cert`` (a name alone can be forged, a signature cannot)."""
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def find_issuer(cert: x509.Certificate, candidates: Iterable[x509.Certificate]) -> x509.Certificate | None:
+    """The first of ``candidates`` whose name and key issued ``cert``."""
+    return next((c for c in candidates if signed_by(cert, c)), None)
 
 
 def certificate_pem(cert: x509.Certificate) -> bytes:

@@ -42,12 +42,12 @@ def _cmd_pki_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_pki_export(args: argparse.Namespace) -> int:
-    from recette_sas.pki.export import export_pki
     from recette_sas.pki.store import Pki
+    from recette_sas.terminators.export import export_with_snippets
 
     pki = Pki.load_or_build(Path(args.cache), responder_url=args.responder_url.rstrip("/"))
     names = tuple(args.server_name or ["localhost"])
-    manifest = export_pki(pki, Path(args.dir), server_names=names, mapping=Mapping.parse(args.mapping))
+    manifest = export_with_snippets(pki, Path(args.dir), server_names=names, mapping=Mapping.parse(args.mapping))
     print(
         f"exporté dans {args.dir} (OCSP/CRL : {manifest['responder_url']}, CRL valides jusqu'au "
         f"{manifest['crl_next_update']})"
@@ -68,7 +68,8 @@ def _cmd_serve_reference(args: argparse.Namespace) -> int:
     from cryptography import x509
 
     from recette_sas.pki.export import ExportLayout
-    from recette_sas.server.reference import Policy, ReferenceServer
+    from recette_sas.server.policy import Policy
+    from recette_sas.server.reference import ReferenceServer
 
     layout = ExportLayout(Path(args.pki_dir))
     mapping = Mapping.parse(args.mapping)

@@ -23,27 +23,20 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509 import ocsp
+from cryptography.hazmat.primitives import hashes
 
 from recette_sas.client.mock import ACCEPTED_BODY_TYPES, Presentation, appointment_problems, identifier_tokens
 from recette_sas.environments import Hierarchy
-from recette_sas.identity import ocsp_url, signature_valid
-from recette_sas.pki.certcheck import (
-    CA_NAMES,
-    intermediate_dn,
-    profile_findings,
-    signed_by,
-    validity_findings,
-)
+from recette_sas.identity import ocsp_url, signed_by
+from recette_sas.pki import revocation
+from recette_sas.pki.certcheck import CA_NAMES, intermediate_dn, validity_findings
+from recette_sas.pki.profile import profile_findings
 from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable
 
 FLOW_CREATION = "creation_rdv"
 FLOW_UPDATE = "maj_rdv"
 FLOW_WORDS = {FLOW_CREATION: "creation", FLOW_UPDATE: "update"}
 MODERN_TLS = ("TLSv1.2", "TLSv1.3")
-FETCH_TIMEOUT = 3.0
-MAX_FETCH_BYTES = 10 * 1024 * 1024
 
 
 class ExchangeLike(Protocol):
@@ -262,37 +255,18 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def http_fetch(url: str, *, body: bytes | None = None, content_type: str = "") -> bytes:
-    """GET (or POST ``body``) an http:// URL with a timeout and a size cap."""
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"unsupported URL {url!r} (http only)")
-    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=FETCH_TIMEOUT)
-    try:
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        headers = {"Content-Type": content_type} if body is not None else {}
-        connection.request("POST" if body is not None else "GET", path, body=body, headers=headers)
-        answer = connection.getresponse()
-        data = answer.read(MAX_FETCH_BYTES + 1)
-    finally:
-        connection.close()
-    if answer.status != 200:
-        raise ValueError(f"HTTP {answer.status}")
-    if len(data) > MAX_FETCH_BYTES:
-        raise ValueError("answer too large")
-    return data
-
-
 @dataclass
 class RevocationChecker:
     """CRL first (the distribution point in the certificate), OCSP second, only where reachable.
 
     Without ``online``, only loopback URLs are fetched: the default run never leaves the machine
     (the look-alike leaves point at the suite's own publisher). Verdicts are cached per certificate.
+    This is the client role's policy; whether a CRL or an OCSP answer proves anything is judged by
+    ``pki/revocation.py``, as for the reference server.
     """
 
     online: bool = False
-    fetch: Callable[..., bytes] = http_fetch
+    fetch: revocation.Fetch = revocation.fetch
     _cache: dict[tuple[bytes, int], tuple[str, str]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -313,79 +287,37 @@ class RevocationChecker:
 
     def _status(self, leaf: x509.Certificate, issuer: x509.Certificate) -> tuple[str, str]:
         notes: list[str] = []
-        for url in _crl_urls(leaf):
+        for url in revocation.crl_urls(leaf):
             if not self._allowed(url):
                 notes.append(f"CRL {url} not fetched (not loopback; online checks are off)")
                 continue
             try:
-                data = self.fetch(url)
-                crl = (
-                    x509.load_pem_x509_crl(data)
-                    if data.lstrip().startswith(b"-----")
-                    else x509.load_der_x509_crl(data)
-                )
+                status = revocation.crl_status(leaf, issuer, revocation.parse_crl(self.fetch(url)))
             except (OSError, ValueError, http.client.HTTPException) as exc:
                 notes.append(f"CRL {url}: {exc or type(exc).__name__}")
                 continue
-            if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
-                notes.append(f"CRL {url}: not signed by the issuing CA")
+            except revocation.RevocationProblem as exc:
+                notes.append(f"CRL {url}: {exc}")
                 continue
-            next_update = crl.next_update_utc
-            if next_update is not None and next_update < dt.datetime.now(dt.UTC):
-                notes.append(f"CRL {url}: stale (nextUpdate {next_update.isoformat()})")
-                continue
-            entry = crl.get_revoked_certificate_by_serial_number(leaf.serial_number)
-            if entry is not None:
-                return "revoked", f"listed in the CRL {url} since {entry.revocation_date_utc.isoformat()}"
+            if status.state == "revoked":
+                since = status.revoked_at.isoformat() if status.revoked_at else "an unknown date"
+                return "revoked", f"listed in the CRL {url} since {since}"
             return "good", f"not listed in the CRL {url} (signed by the issuing CA, fresh)"
         responder = ocsp_url(leaf)
         if responder is not None and self._allowed(responder):
             try:
-                return self._ocsp(leaf, issuer, responder)
+                answer = revocation.query_ocsp(responder, leaf, issuer, fetch=self.fetch).state
             except (OSError, ValueError, http.client.HTTPException) as exc:
                 notes.append(f"OCSP {responder}: {exc or type(exc).__name__}")
+            except revocation.RevocationProblem as exc:
+                notes.append(f"OCSP {responder}: {exc}")
+            else:
+                if answer != "unknown":
+                    return answer, f"OCSP {responder}: {answer}"
+                notes.append(f"OCSP {responder}: the responder does not know this certificate")
         elif responder is not None:
             notes.append(f"OCSP {responder} not queried (not loopback; online checks are off)")
         return "unknown", "; ".join(notes) or "the certificate names no CRL and no OCSP responder"
-
-    def _ocsp(self, leaf: x509.Certificate, issuer: x509.Certificate, url: str) -> tuple[str, str]:
-        request = ocsp.OCSPRequestBuilder().add_certificate(leaf, issuer, hashes.SHA1()).build()
-        der = self.fetch(
-            url.rstrip("/"),
-            body=request.public_bytes(serialization.Encoding.DER),
-            content_type="application/ocsp-request",
-        )
-        response = ocsp.load_der_ocsp_response(der)
-        if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
-            return "unknown", f"OCSP {url}: responder answered {response.response_status.name}"
-        if not signature_valid(
-            issuer.public_key(),
-            response.signature,
-            response.tbs_response_bytes,
-            response.signature_hash_algorithm,
-        ):
-            return "unknown", f"OCSP {url}: answer not signed by the issuing CA"
-        if response.serial_number != leaf.serial_number:
-            return "unknown", f"OCSP {url}: answer is about another certificate"
-        status = response.certificate_status
-        if status is ocsp.OCSPCertStatus.GOOD:
-            return "good", f"OCSP {url}: good"
-        if status is ocsp.OCSPCertStatus.REVOKED:
-            return "revoked", f"OCSP {url}: revoked"
-        return "unknown", f"OCSP {url}: the responder does not know this certificate"
-
-
-def _crl_urls(cert: x509.Certificate) -> list[str]:
-    try:
-        points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
-    except (x509.ExtensionNotFound, ValueError):
-        return []
-    return [
-        name.value
-        for point in points
-        for name in (point.full_name or [])
-        if isinstance(name, x509.UniformResourceIdentifier) and name.value.startswith("http")
-    ]
 
 
 def require_not_revoked(

@@ -1,27 +1,27 @@
 """Loading an editor's own certificate (PEM or PKCS#12) into an ``Identity`` OpenSSL can present.
 
-The password of a PKCS#12 file is read from the environment variable whose name the configuration
-gives, never from a command line or a file. The private key is written once, mode 0600, into a private
-temporary directory that the caller owns and removes; it is never printed, logged or attached.
+The password of a PKCS#12 file or of an encrypted PEM key is read from the environment variable whose
+name the configuration gives (``password_env``), never from a command line or a file. The private key
+is written once, mode 0600, into a private temporary directory that the caller owns and removes; it is
+never printed, logged or attached.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
 
-from recette_sas.config.loader import CertificateFiles
-from recette_sas.environments import UsageError
+from recette_sas.config.loader import CertificateFiles, EditorConfig
 from recette_sas.identity import Identity, certificate_pem
+from recette_sas.pki.credential_files import CredentialError, Labels, load_credentials
+from recette_sas.pki.keys import key_pem, write_private
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PASSWORD_HINT = "name the variable that holds its password in password_env"
 
 
 @dataclass(frozen=True)
@@ -34,66 +34,42 @@ class Credential:
     source: str = ""
 
 
-def _read(path: Path, where: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{where}: cannot read {path} ({exc.strerror or exc})") from None
-
-
-def _load_pem_certs(data: bytes, path: Path, where: str) -> list[x509.Certificate]:
-    try:
-        certs = x509.load_pem_x509_certificates(data)
-    except ValueError:
-        certs = []
-    if not certs:
-        try:
-            certs = [x509.load_der_x509_certificate(data)]
-        except ValueError:
-            raise UsageError(f"{where}: {path} holds no PEM or DER certificate") from None
-    return certs
-
-
 def load_credential(files: CertificateFiles, *, where: str) -> Credential:
-    """Load and check a certificate and its key; every problem is one line naming ``where``."""
+    """Load and check a certificate and its key; every problem is one line naming ``where`` and the key.
+
+    The files are read by the same loader as ``cert check`` (``pki/credential_files.py``): a PEM
+    certificate with a plain or encrypted key (password from ``password_env``), or a PKCS#12. What the
+    configuration adds: a run must be able to present the certificate, so a key is required, RSA or EC.
+    """
+    labels = Labels(where=where, password_hint=PASSWORD_HINT)
     if files.pkcs12 is not None:
-        var = files.password_env or ""
-        password = os.environ.get(var)
-        if password is None:
-            raise UsageError(f"{where}.password_env: environment variable {var} is not set")
-        data = _read(files.pkcs12, f"{where}.pkcs12")
-        try:
-            key, cert, extra = pkcs12.load_key_and_certificates(data, password.encode())
-        except ValueError:
-            raise UsageError(
-                f"{where}.pkcs12: cannot open {files.pkcs12.name} (wrong password in {var}, or not a PKCS#12 file)"
-            ) from None
-        if cert is None or key is None:
-            raise UsageError(f"{where}.pkcs12: {files.pkcs12.name} holds no certificate with its private key")
-        chain = tuple(extra or ())
-        source = str(files.pkcs12)
+        cert_path, role = files.pkcs12, "pkcs12"
     else:
         assert files.cert is not None and files.key is not None
-        certs = _load_pem_certs(_read(files.cert, f"{where}.cert"), files.cert, f"{where}.cert")
-        cert, chain = certs[0], tuple(certs[1:])
-        if files.chain is not None:
-            chain += tuple(
-                _load_pem_certs(_read(files.chain, f"{where}.chain"), files.chain, f"{where}.chain")
-            )
-        try:
-            key = serialization.load_pem_private_key(_read(files.key, f"{where}.key"), password=None)
-        except (ValueError, TypeError):
-            raise UsageError(
-                f"{where}.key: {files.key.name} is not an unencrypted PEM private key (use PKCS#12 for a protected key)"
-            ) from None
-        source = str(files.cert)
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise UsageError(f"{where}: unsupported private key type {type(key).__name__}")
-    if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
-        raise UsageError(
-            f"{where}: the private key does not match the certificate {cert.subject.rfc4514_string()}"
-        )
-    return Credential(leaf=cert, chain=chain, key=key, source=source)
+        cert_path, role = files.cert, "cert"
+    loaded = load_credentials(
+        cert_path,
+        key_path=files.key,
+        chain_paths=() if files.chain is None else (files.chain,),
+        password_env=files.password_env,
+        labels=labels,
+        cert_role=role,
+    )
+    if loaded.key is None:
+        raise CredentialError(f"{labels.file(role, cert_path)}: holds no private key for its certificate")
+    if not isinstance(loaded.key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise CredentialError(f"{where}: unsupported private key type {type(loaded.key).__name__}")
+    return Credential(leaf=loaded.leaf, chain=loaded.chain, key=loaded.key, source=loaded.source)
+
+
+def validate_credentials(config: EditorConfig) -> None:
+    """Open every certificate the file names (password, key match), so a mistake stops the run at once."""
+    for env in config.environments.values():
+        where = f"{config.path}: environments.{env.key}"
+        if env.certificate is not None:
+            load_credential(env.certificate, where=f"{where}.certificate")
+        for name, files in env.extra_certificates.items():
+            load_credential(files, where=f"{where}.extra_certificates.{name}")
 
 
 def write_identity(
@@ -105,13 +81,7 @@ def write_identity(
     chain = credential.chain if send_chain else ()
     certfile.write_bytes(b"".join(certificate_pem(c) for c in (credential.leaf, *chain)))
     keyfile = directory / f"{label}.key"
-    fd = os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(
-            credential.key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
+    write_private(keyfile, key_pem(credential.key))
     return Identity(label=label, leaf=credential.leaf, chain=chain, certfile=certfile, keyfile=keyfile)
 
 

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from cryptography import x509
 
 from recette_sas.errors import CertificateFileError
-from recette_sas.pki.certcheck import issuer_findings, profile_findings, validity_findings
+from recette_sas.pki.certcheck import issuer_findings, validity_findings
+from recette_sas.pki.profile import profile_findings
 
 
 def prove_genuine(

@@ -1,8 +1,9 @@
 """The editor's configuration file (TOML), validated on load.
 
 Every mistake is one ``UsageError`` line that names the file, the key and the problem, raised before
-anything is written. Secrets never live in the file: a PKCS#12 password is read from the environment
-variable the file names.
+anything is written. Secrets never live in the file: a PKCS#12 or encrypted-key password is read from
+the environment variable the file names. Opening the certificates themselves is
+``config/credentials.py``'s (``validate_credentials``), which builds on this module, never the reverse.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ TRUST_MODES = ("look-alike", "igc")
 
 @dataclass(frozen=True)
 class CertificateFiles:
-    """An IGC certificate the editor provides: PEM files, or PKCS#12 plus the NAME of its password variable."""
+    """An IGC certificate the editor provides: PEM files, or PKCS#12, and the NAME of the variable holding
+    the password (of the PKCS#12, or of an encrypted PEM key)."""
 
     cert: Path | None = None
     key: Path | None = None
@@ -172,10 +174,14 @@ def _certificate(reader: _Reader) -> CertificateFiles:
         if password_env not in os.environ:
             raise reader.fail("password_env", f"environment variable {password_env} is not set")
         return CertificateFiles(pkcs12=pkcs12, password_env=password_env)
+    password_env = reader.string("password_env")  # for an encrypted PEM key
+    if password_env is not None and password_env not in os.environ:
+        raise reader.fail("password_env", f"environment variable {password_env} is not set")
     return CertificateFiles(
         cert=reader.file("cert", required=True),
         key=reader.file("key", required=True),
         chain=reader.file("chain"),
+        password_env=password_env,
     )
 
 
@@ -365,15 +371,3 @@ def load_config(path: Path) -> EditorConfig:
         pki=pki,
         igc_ca_dir=igc_ca_dir,
     )
-
-
-def validate_credentials(config: EditorConfig) -> None:
-    """Open every certificate the file names (password, key match), so a mistake stops the run at once."""
-    from recette_sas.config.credentials import load_credential
-
-    for env in config.environments.values():
-        where = f"{config.path}: environments.{env.key}"
-        if env.certificate is not None:
-            load_credential(env.certificate, where=f"{where}.certificate")
-        for name, files in env.extra_certificates.items():
-            load_credential(files, where=f"{where}.extra_certificates.{name}")

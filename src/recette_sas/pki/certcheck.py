@@ -12,66 +12,42 @@ given (``--igc-ca-dir``): a DN alone can be forged, a signature cannot.
 Secrets: a PKCS#12 (or encrypted PEM key) password comes only from an environment variable whose
 *name* is given (``--password-env NAME``), never from the command line or a file, and is never
 printed. Bad input (unreadable file, wrong password, key that does not match) is one line naming the
-file and the problem, exit code 2, no traceback.
+file and the problem, exit code 2, no traceback. The files are read by ``pki/credential_files.py``, the
+same reader as the editor configuration's (``--sas-config``), so both accept the same files.
 
-The certificate rules (``issuer_findings``, ``profile_findings``, ``validity_findings``) are shared
-with the client-role scenarios (``client_rules``), so the static check and the live judgement of
-what the editor's software presents cannot disagree.
+The certificate rules (``issuer_findings``, ``validity_findings``, and ``profile_findings`` from
+``pki/profile.py``, which the reference server applies too) are shared with the client-role scenarios
+(``client/rules.py``), so the static check and the live judgement of what the editor's software
+presents cannot disagree.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import NoReturn
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
-from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 
 from recette_sas.environments import ENVIRONMENT_KEYS, Hierarchy, UsageError, get_environment
-from recette_sas.pki.store import GENUINE
+from recette_sas.identity import signed_by
+from recette_sas.pki.catalogue import GENUINE
+from recette_sas.pki.credential_files import (
+    CredentialError,
+    Credentials,
+    certificates_in,
+    load_credentials,
+    read_file,
+)
+from recette_sas.pki.profile import Finding, profile_findings
 
-Level = Literal["ok", "info", "warning", "error"]
 EXPIRY_WARNING = dt.timedelta(days=30)
-MIN_RSA_BITS = 2048
-MAX_FILE_BYTES = 1024 * 1024
 CA_NAMES: Mapping[Hierarchy, str] = {Hierarchy.TEST: "ACI-EL-ORG-TEST", Hierarchy.PRODUCTION: "ACI-EL-ORG"}
 ROOT_NAMES: Mapping[Hierarchy, str] = {Hierarchy.TEST: "ACR-EL-TEST", Hierarchy.PRODUCTION: "ACR-EL"}
-
-
-class CertCheckError(Exception):
-    """Input the check cannot use: one line naming the file (or variable) and the problem."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    level: Level
-    check: str
-    message: str
-
-    def line(self) -> str:
-        return f"{self.level.upper():<7} {self.check}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What the file(s) hold: the leaf, the other certificates, and the private key if any."""
-
-    source: str
-    leaf: x509.Certificate
-    chain: tuple[x509.Certificate, ...]
-    key: PrivateKeyTypes | None = field(default=None, repr=False)
-    key_source: str | None = None
 
 
 # -- the rules ---------------------------------------------------------------------------------------
@@ -89,17 +65,6 @@ def root_dn(hierarchy: Hierarchy) -> x509.Name:
 def _cn(name: x509.Name) -> str:
     values = [str(a.value) for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)]
     return values[0] if values else name.rfc4514_string()
-
-
-def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """Whether ``issuer``'s name and key issued ``cert``."""
-    if cert.issuer != issuer.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True
 
 
 def issuer_findings(
@@ -189,100 +154,6 @@ def _when(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.ExtensionType | None:
-    try:
-        return cert.extensions.get_extension_for_class(kind).value
-    except x509.ExtensionNotFound:
-        return None
-
-
-_EKU_NAMES: Mapping[x509.ObjectIdentifier, str] = {
-    ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
-    ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
-    ExtendedKeyUsageOID.EMAIL_PROTECTION: "emailProtection",
-    ExtendedKeyUsageOID.CODE_SIGNING: "codeSigning",
-    ExtendedKeyUsageOID.TIME_STAMPING: "timeStamping",
-    ExtendedKeyUsageOID.OCSP_SIGNING: "OCSPSigning",
-}
-
-
-def _eku_names(eku: x509.ExtendedKeyUsage) -> str:
-    return ", ".join(_EKU_NAMES.get(oid, oid.dotted_string) for oid in eku) or "empty"
-
-
-def profile_findings(cert: x509.Certificate) -> list[Finding]:
-    """The AUTH_CLI profile: clientAuth, digitalSignature, not a CA, RSA >= 2048, not SHA-1."""
-    findings: list[Finding] = []
-    try:
-        cert.extensions  # noqa: B018 - parse once, report a broken encoding as one finding
-    except ValueError as exc:
-        return [Finding("error", "profile", f"extensions cannot be parsed: {exc}")]
-    constraints = _extension(cert, x509.BasicConstraints)
-    if isinstance(constraints, x509.BasicConstraints) and constraints.ca:
-        findings.append(
-            Finding("error", "profile", "basicConstraints CA:TRUE: a CA certificate, not an AUTH_CLI leaf")
-        )
-    else:
-        findings.append(Finding("ok", "profile", "not a CA (basicConstraints CA:FALSE)"))
-    eku = _extension(cert, x509.ExtendedKeyUsage)
-    if not isinstance(eku, x509.ExtendedKeyUsage):
-        findings.append(Finding("error", "profile", "no extendedKeyUsage: clientAuth expected (AUTH_CLI)"))
-    elif ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
-        hint = (
-            ": a signing (SIGN) certificate, not an authentication one"
-            if ExtendedKeyUsageOID.EMAIL_PROTECTION in eku
-            else ""
-        )
-        findings.append(
-            Finding(
-                "error",
-                "profile",
-                f"extendedKeyUsage is {_eku_names(eku)}, clientAuth expected (AUTH_CLI){hint}",
-            )
-        )
-    else:
-        findings.append(Finding("ok", "profile", "extendedKeyUsage includes clientAuth"))
-    usage = _extension(cert, x509.KeyUsage)
-    if not isinstance(usage, x509.KeyUsage):
-        findings.append(Finding("error", "profile", "no keyUsage: digitalSignature expected"))
-    elif not usage.digital_signature:
-        findings.append(Finding("error", "profile", "keyUsage lacks digitalSignature"))
-    else:
-        findings.append(Finding("ok", "profile", "keyUsage includes digitalSignature"))
-        if usage.content_commitment:
-            findings.append(
-                Finding(
-                    "warning",
-                    "profile",
-                    "keyUsage includes nonRepudiation, the mark of a signing certificate (AUTH_CLI has none)",
-                )
-            )
-    key = cert.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < MIN_RSA_BITS:
-            findings.append(
-                Finding("error", "key", f"RSA-{key.key_size}: at least RSA-{MIN_RSA_BITS} expected")
-            )
-        else:
-            findings.append(Finding("ok", "key", f"RSA-{key.key_size}"))
-    else:
-        findings.append(
-            Finding(
-                "error",
-                "key",
-                f"{type(key).__name__.lstrip('_')}: IGC Santé AUTH_CLI keys are RSA >= {MIN_RSA_BITS}",
-            )
-        )
-    try:
-        algorithm = cert.signature_hash_algorithm
-    except UnsupportedAlgorithm:
-        algorithm = None
-    if algorithm is None or isinstance(algorithm, hashes.SHA1 | hashes.MD5):
-        shown = algorithm.name if algorithm is not None else cert.signature_algorithm_oid.dotted_string
-        findings.append(Finding("error", "profile", f"signed with {shown}: SHA-256 or better expected"))
-    return findings
-
-
 def chain_findings(credentials: Credentials, env_key: str) -> list[Finding]:
     """Whether the file also holds the intermediate the software must send with the leaf."""
     hierarchy = get_environment(env_key).hierarchy
@@ -330,143 +201,6 @@ def check(
 # -- reading files -------------------------------------------------------------------------------------
 
 
-def _read(path: Path) -> bytes:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise CertCheckError(f"{path}: file too large for a certificate ({path.stat().st_size} bytes)")
-        return path.read_bytes()
-    except OSError as exc:
-        raise CertCheckError(f"{path}: cannot read ({exc.strerror or exc})") from None
-
-
-def password_from_env(name: str | None, environ: Mapping[str, str]) -> bytes | None:
-    if name is None:
-        return None
-    if name not in environ:
-        raise CertCheckError(f"--password-env {name}: environment variable {name} is not set")
-    return environ[name].encode("utf-8")
-
-
-_KEY_MARKERS = (
-    b"-----BEGIN PRIVATE KEY-----",
-    b"-----BEGIN RSA PRIVATE KEY-----",
-    b"-----BEGIN EC PRIVATE KEY-----",
-    b"-----BEGIN ENCRYPTED PRIVATE KEY-----",
-)
-
-
-def _pem_key(data: bytes, source: Path, password: bytes | None) -> PrivateKeyTypes | None:
-    start = min((data.find(m) for m in _KEY_MARKERS if m in data), default=-1)
-    if start < 0:
-        return None
-    end_marker = data.find(b"-----END", start)
-    end = data.find(b"-----", end_marker + 8) + 5 if end_marker >= 0 else len(data)
-    block = data[start:end]
-    encrypted = b"ENCRYPTED" in block or b"Proc-Type: 4,ENCRYPTED" in block
-    if encrypted and password is None:
-        raise CertCheckError(f"{source}: the private key is encrypted: give --password-env NAME")
-    try:
-        return serialization.load_pem_private_key(block, password=password if encrypted else None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        if encrypted:
-            raise CertCheckError(f"{source}: cannot decrypt the private key (wrong password?)") from None
-        raise CertCheckError(f"{source}: the private key block is not readable") from None
-
-
-def _certificates(data: bytes, source: Path) -> list[x509.Certificate]:
-    if b"-----BEGIN CERTIFICATE-----" in data:
-        try:
-            return x509.load_pem_x509_certificates(data)
-        except ValueError:
-            raise CertCheckError(f"{source}: a PEM certificate block is not readable") from None
-    try:
-        return [x509.load_der_x509_certificate(data)]
-    except ValueError:
-        return []
-
-
-def _same_key(cert: x509.Certificate, key: PrivateKeyTypes) -> bool:
-    spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    der = serialization.Encoding.DER
-    try:
-        return bool(cert.public_key().public_bytes(der, spki) == key.public_key().public_bytes(der, spki))
-    except (ValueError, TypeError, AttributeError):
-        return False
-
-
-def _pick_leaf(certs: list[x509.Certificate], key: PrivateKeyTypes | None) -> x509.Certificate:
-    if key is not None:
-        matching = [c for c in certs if _same_key(c, key)]
-        if matching:
-            return matching[0]
-    for cert in certs:
-        constraints = _extension(cert, x509.BasicConstraints)
-        if not (isinstance(constraints, x509.BasicConstraints) and constraints.ca):
-            return cert
-    return certs[0]
-
-
-def load_credentials(
-    cert_path: Path,
-    *,
-    key_path: Path | None = None,
-    chain_paths: Sequence[Path] = (),
-    password_env: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Credentials:
-    """Read a PEM (certificates and maybe a key) or PKCS#12 file, plus an optional key and chain files."""
-    env = os.environ if environ is None else environ
-    password = password_from_env(password_env, env)
-    data = _read(cert_path)
-    key: PrivateKeyTypes | None = None
-    key_source: str | None = None
-    certs = _certificates(data, cert_path)
-    if certs:
-        if b"PRIVATE KEY-----" in data:
-            key, key_source = _pem_key(data, cert_path, password), str(cert_path)
-    elif b"-----BEGIN" in data:
-        raise CertCheckError(f"{cert_path}: no certificate in this PEM file")
-    else:
-        try:
-            p12_key, p12_cert, extra = pkcs12.load_key_and_certificates(data, password)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            if password is None:
-                raise CertCheckError(
-                    f"{cert_path}: not a PEM or DER certificate, and not a PKCS#12 readable without a password "
-                    "(give --password-env NAME)"
-                ) from None
-            raise CertCheckError(
-                f"{cert_path}: cannot open the PKCS#12 file: wrong password or corrupt file"
-            ) from None
-        if p12_cert is None:
-            raise CertCheckError(f"{cert_path}: the PKCS#12 file holds no certificate")
-        certs = [p12_cert, *extra]
-        if p12_key is not None:
-            key, key_source = p12_key, f"{cert_path} (PKCS#12)"
-    if key_path is not None:
-        key_data = _read(key_path)
-        loaded = _pem_key(key_data, key_path, password)
-        if loaded is None:
-            try:
-                loaded = serialization.load_der_private_key(key_data, password=password)
-            except (ValueError, TypeError, UnsupportedAlgorithm):
-                raise CertCheckError(f"{key_path}: no readable private key in this file") from None
-        key, key_source = loaded, str(key_path)
-    for chain_path in chain_paths:
-        more = _certificates(_read(chain_path), chain_path)
-        if not more:
-            raise CertCheckError(f"{chain_path}: no certificate in this file")
-        certs.extend(more)
-    leaf = _pick_leaf(certs, key)
-    if key is not None and not _same_key(leaf, key):
-        raise CertCheckError(
-            f"{key_source}: the private key does not match the certificate {leaf.subject.rfc4514_string()} "
-            f"in {cert_path}"
-        )
-    chain = tuple(c for c in certs if c is not leaf)
-    return Credentials(source=str(cert_path), leaf=leaf, chain=chain, key=key, key_source=key_source)
-
-
 def load_ca_dir(directory: Path) -> tuple[x509.Certificate, ...]:
     """Every certificate in ``directory`` (``*.pem``, ``*.cer``, ``*.crt``, ``*.der``, PEM or DER).
 
@@ -474,16 +208,16 @@ def load_ca_dir(directory: Path) -> tuple[x509.Certificate, ...]:
     all is an error.
     """
     if not directory.is_dir():
-        raise CertCheckError(f"--igc-ca-dir {directory}: not a directory")
+        raise CredentialError(f"--igc-ca-dir {directory}: not a directory")
     found: list[x509.Certificate] = []
     for path in sorted(directory.iterdir()):
         if path.suffix.lower() in (".pem", ".cer", ".crt", ".der") and path.is_file():
             try:
-                found.extend(_certificates(_read(path), path))
-            except CertCheckError:
+                found.extend(certificates_in(read_file(path, str(path)), str(path)))
+            except CredentialError:
                 continue
     if not found:
-        raise CertCheckError(f"--igc-ca-dir {directory}: no certificate file (*.pem, *.cer, *.crt, *.der)")
+        raise CredentialError(f"--igc-ca-dir {directory}: no certificate file (*.pem, *.cer, *.crt, *.der)")
     return tuple(found)
 
 
@@ -551,7 +285,7 @@ def main_cert_check(argv: list[str]) -> int:
         )
         igc_cas = load_ca_dir(args.igc_ca_dir) if args.igc_ca_dir is not None else ()
         findings = check(credentials, args.env, igc_cas=igc_cas, igc_source=str(args.igc_ca_dir or ""))
-    except (_ArgumentError, CertCheckError, UsageError) as exc:
+    except (_ArgumentError, UsageError) as exc:  # CredentialError is a UsageError
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except SystemExit as exc:  # --help

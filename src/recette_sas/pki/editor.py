@@ -37,7 +37,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from recette_sas.environments import Hierarchy, UsageError, get_environment
 from recette_sas.identity import Identity, certificate_pem
-from recette_sas.pki.store import Pki, issue_leaf
+from recette_sas.pki.keys import key_pem, write_private
+from recette_sas.pki.profile import issue_leaf
+from recette_sas.pki.store import Pki
 
 EDITOR_ORGANISATION = "EDITEUR EXEMPLE"
 EDITOR_STRUCTURE_ID = "499700888888001"
@@ -67,18 +69,6 @@ def editor_subject(env_key: str) -> x509.Name:
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, EDITOR_STRUCTURE_ID),
             x509.NameAttribute(NameOID.COMMON_NAME, f"editeur-exemple-{env_key}"),
         ]
-    )
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-
-
-def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
 
@@ -125,9 +115,7 @@ class EditorPki:
         if not path.is_file():
             keys.mkdir(parents=True, exist_ok=True)
             os.chmod(keys, 0o700)
-            tmp = keys / f".{name}.{os.getpid()}.tmp"
-            _write_private(tmp, _key_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
-            os.replace(tmp, path)
+            write_private(path, key_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise UsageError(f"{path}: not an RSA private key")
@@ -189,7 +177,7 @@ class EditorPki:
         (work / "leaf.pem").write_bytes(leaf_pem)
         (work / "chain.pem").write_bytes(chain_pem)
         (work / "fullchain.pem").write_bytes(leaf_pem + chain_pem)
-        _write_private(work / "key.pem", _key_pem(key))
+        write_private(work / "key.pem", key_pem(key))
 
     def identity(
         self, env_key: str, defect: EditorDefect = EditorDefect.VALIDE, *, send_chain: bool = True

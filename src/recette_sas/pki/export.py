@@ -2,7 +2,9 @@
 
 The export is a snapshot of the cached look-alike PKI for one responder URL: CA bundles per hierarchy,
 CRLs for every CA, the OCSP/CRL address the leaves point to, a server certificate for the staging
-terminator, the reference configurations of nginx, HAProxy and Apache httpd (``terminators.py``), and a README. The CAs stay the same across
+terminator, the reference configurations of nginx, HAProxy and Apache httpd (written by
+``terminators/export.py`` through ``contributions``: this package never imports the terminators), and a
+README. The CAs stay the same across
 exports until they near expiry, so the editor configures once; ``manifest.json`` lets a later run tell
 when a re-export is needed.
 """
@@ -14,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from recette_sas import __version__
 from recette_sas.environments import ENVIRONMENTS, Hierarchy, Mapping, UsageError
 from recette_sas.identity import certificate_pem
+from recette_sas.pki.keys import write_private
 from recette_sas.pki.store import Pki
 
 MANIFEST = "manifest.json"
@@ -79,16 +83,14 @@ def _staging_ca(cache_dir: Path) -> trustme.CA:
     folder.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(organization_name="recette-sas staging")
     cert.write_bytes(ca.cert_pem.bytes())
-    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(ca.private_key_pem.bytes())
+    write_private(key, ca.private_key_pem.bytes())
     return ca
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+ExportContribution = Callable[[ExportLayout, ExportLayout], None]
+"""Writes more files into the export being built (first layout), naming them where they will be once
+the export is in place (second layout): how the terminators' configurations join the export without
+this package knowing about terminators (``terminators/export.py``)."""
 
 
 def export_pki(
@@ -97,8 +99,13 @@ def export_pki(
     *,
     server_names: tuple[str, ...] = ("localhost",),
     mapping: Mapping = Mapping.ONE_TO_ONE,
+    contributions: Sequence[ExportContribution] = (),
 ) -> dict[str, Any]:
-    """Write the export into ``target`` (replaced whole, or created); return the manifest."""
+    """Write the export into ``target`` (replaced whole, or created); return the manifest.
+
+    ``contributions`` add their files before the export is renamed into place, so a reader never
+    sees an export without them.
+    """
     if target.exists() and any(target.iterdir()) and not (target / MANIFEST).is_file():
         raise UsageError(
             f"{target}: exists and is not a recette-sas export; choose an empty or new directory"
@@ -107,7 +114,7 @@ def export_pki(
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     try:
         layout = ExportLayout(work)
-        for sub in ("ca", "crl", "server", "snippets"):
+        for sub in ("ca", "crl", "server"):
             (work / sub).mkdir()
         for h in Hierarchy:
             root_name, inter_name = pki.hierarchy_names(h)
@@ -122,20 +129,12 @@ def export_pki(
         ca = _staging_ca(pki.root)
         leaf = ca.issue_cert(*server_names)
         layout.server_fullchain.write_bytes(b"".join(b.bytes() for b in leaf.cert_chain_pems))
-        _write_private(layout.server_key, leaf.private_key_pem.bytes())
-        _write_private(layout.server_pem, layout.server_fullchain.read_bytes() + leaf.private_key_pem.bytes())
-        from recette_sas.terminators.render import TERMINATORS, render_snippets
-
-        for env in ENVIRONMENTS:
-            for name in TERMINATORS:
-                (work / "run" / f"{name}-{env}").mkdir(parents=True)
+        write_private(layout.server_key, leaf.private_key_pem.bytes())
+        write_private(layout.server_pem, layout.server_fullchain.read_bytes() + leaf.private_key_pem.bytes())
         layout.server_ca.write_bytes(ca.cert_pem.bytes())
         (work / "ocsp.txt").write_text(f"{pki.responder_url}/ocsp\n")
-        # The configurations name the files where they will be once the export is in place.
-        for filename, text in render_snippets(
-            ExportLayout(target.resolve()), mapping=mapping, responder_url=pki.responder_url
-        ).items():
-            (work / "snippets" / filename).write_text(text)
+        for contribute in contributions:
+            contribute(layout, ExportLayout(target.resolve()))
         manifest = {
             "suite_version": __version__,
             "exported_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),

@@ -1,4 +1,4 @@
-"""Look-alike IGC Santé PKI: both hierarchies, SAS's leaves, and a catalogue of one-defect certificates.
+"""Look-alike IGC Santé PKI: building, caching and loading both hierarchies and SAS's leaves.
 
 The CAs carry the real IGC Santé DNs (``domain-notes.md`` §3) with keys of our own, so an editor's
 server configured with this PKI behaves as it will with the real chain, while every negative
@@ -13,204 +13,49 @@ Layout on disk (``cache_dir``)::
     issued/<profile>/  leaves, chains and CRLs for one responder URL: cheap, re-issued when the URL changes
 
 Building happens in a temporary folder renamed into place, so an interrupted build leaves nothing
-half-written.
+half-written. What is built (the CA specs, the leaf keys, the one-defect catalogue) is described in
+``pki/catalogue.py``; the leaf profile every leaf is issued with lives in ``pki/profile.py``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
-import enum
 import hashlib
 import json
 import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from recette_sas.environments import (
-    ENVIRONMENT_KEYS,
-    Hierarchy,
-    SasSubject,
-    UsageError,
-    get_environment,
-    other_environment,
+from recette_sas.environments import ENVIRONMENT_KEYS, Hierarchy, UsageError, get_environment
+from recette_sas.identity import Identity, certificate_pem, signed_by
+from recette_sas.pki.catalogue import (
+    ALL_CAS,
+    GENUINE,
+    LEAF_KEYS,
+    LEAF_VALIDITY,
+    Defect,
+    leaf_plans,
+    sign_plan,
+    signer_plan,
 )
-from recette_sas.identity import Identity, certificate_pem
+from recette_sas.pki.keys import key_pem, write_private
 
 PROFILE_VERSION = 4
 DEFAULT_HORIZON = dt.timedelta(days=30)
 CA_VALIDITY = dt.timedelta(days=3650)
-LEAF_VALIDITY = dt.timedelta(days=3 * 365)
 CRL_VALIDITY = dt.timedelta(days=90)
-
-
-class Defect(enum.StrEnum):
-    """The one thing a negative certificate gets wrong (the value is what scenarios name)."""
-
-    VALIDE = "valide"
-    AUTO_SIGNE = "auto-signe"
-    AC_IMPOSTEUR = "ac-imposteur"
-    AC_ETRANGERE = "ac-etrangere"
-    AUTRE_HIERARCHIE = "autre-hierarchie"
-    EXPIRE = "expire"
-    PAS_ENCORE_VALIDE = "pas-encore-valide"
-    EKU_SERVEUR = "eku-serveur"
-    SANS_SIGNATURE_NUMERIQUE = "sans-signature-numerique"
-    FEUILLE_CA = "feuille-ca"
-    SIGNE_PAR_FEUILLE = "signe-par-feuille"
-    RSA_1024 = "rsa-1024"
-    SHA1 = "sha1"
-    REVOQUE = "revoque"
-    REVOQUE_OCSP = "revoque-ocsp"
-    MAUVAIS_CN = "mauvais-cn"
-    MAUVAIS_OU = "mauvais-ou"
-    AUTRE_ENVIRONNEMENT = "autre-environnement"
-    CN_CASSE = "cn-casse"
-    CN_ESPACE_DEBUT = "cn-espace-debut"
-    CN_ESPACE_FIN = "cn-espace-fin"
-    CN_PREFIXE = "cn-prefixe"
-    CN_SUFFIXE = "cn-suffixe"
-    DEUX_CN = "deux-cn"
-    NOM_DANS_SAN = "nom-dans-san"
-
-    @classmethod
-    def parse(cls, value: str) -> Defect:
-        try:
-            return cls(value)
-        except ValueError:
-            raise UsageError(f"unknown certificate defect {value!r}") from None
-
-
-DEFECT_DESCRIPTIONS: dict[Defect, str] = {
-    Defect.VALIDE: "certificat SAS valide",
-    Defect.AUTO_SIGNE: "auto-signé avec le sujet exact de SAS",
-    Defect.AC_IMPOSTEUR: "émis par une AC imposteur portant les DN de l'IGC Santé, avec d'autres clés",
-    Defect.AC_ETRANGERE: "émis par une AC sans rapport avec l'IGC Santé",
-    Defect.AUTRE_HIERARCHIE: "sujet de SAS signé par l'autre hiérarchie IGC (TEST ↔ production)",
-    Defect.EXPIRE: "expiré",
-    Defect.PAS_ENCORE_VALIDE: "pas encore valide",
-    Defect.EKU_SERVEUR: "usage étendu serverAuth seulement",
-    Defect.SANS_SIGNATURE_NUMERIQUE: "keyUsage sans digitalSignature",
-    Defect.FEUILLE_CA: "certificat feuille marqué CA:TRUE",
-    Defect.SIGNE_PAR_FEUILLE: "signé par un autre certificat feuille",
-    Defect.RSA_1024: "clé RSA de 1024 bits",
-    Defect.SHA1: "signé en SHA-1",
-    Defect.REVOQUE: "révoqué (dans la CRL et pour l'OCSP)",
-    Defect.REVOQUE_OCSP: "révoqué depuis la dernière CRL (seul l'OCSP le sait)",
-    Defect.MAUVAIS_CN: "CN d'une autre application",
-    Defect.MAUVAIS_OU: "bon CN, OU d'une autre structure",
-    Defect.AUTRE_ENVIRONNEMENT: "sujet SAS d'un autre environnement ANS",
-    Defect.CN_CASSE: "CN de SAS en majuscules",
-    Defect.CN_ESPACE_DEBUT: "CN de SAS précédé d'une espace",
-    Defect.CN_ESPACE_FIN: "CN de SAS suivi d'une espace",
-    Defect.CN_PREFIXE: "CN de SAS précédé d'un caractère",
-    Defect.CN_SUFFIXE: "CN de SAS suivi d'un suffixe",
-    Defect.DEUX_CN: "deux attributs CN, dont celui de SAS",
-    Defect.NOM_DANS_SAN: "nom de SAS seulement dans subjectAltName",
-}
-
-WRONG_CN = "application-tierce-editeur"
-WRONG_OU = "499700999999001"
-SECOND_CN = "application-tierce"
-CN_SUFFIX = ".evil"
-
-
-def _dn(*, test: bool, cn: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ASIP-SANTE"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "0002 187512751"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "IGC-SANTE TEST" if test else "IGC-SANTE"),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        ]
-    )
-
-
-@dataclass(frozen=True)
-class CaSpec:
-    """A CA of the look-alike PKI: its file name, DN, issuer and key size."""
-
-    name: str
-    dn: x509.Name
-    issuer: str | None
-    key_bits: int
-
-
-def _hierarchy_specs(h: Hierarchy, *, prefix: str = "", key_bits: int = 4096) -> tuple[CaSpec, CaSpec]:
-    test = h is Hierarchy.TEST
-    suffix = "-TEST" if test else ""
-    cn_prefix = "TEST " if test else ""
-    root = CaSpec(
-        f"{prefix}ACR-EL{suffix}",
-        _dn(test=test, cn=f"{cn_prefix}AC RACINE IGC-SANTE ELEMENTAIRE"),
-        None,
-        key_bits,
-    )
-    inter = CaSpec(
-        f"{prefix}ACI-EL-ORG{suffix}",
-        _dn(test=test, cn=f"{cn_prefix}AC IGC-SANTE ELEMENTAIRE ORGANISATIONS"),
-        root.name,
-        key_bits,
-    )
-    return root, inter
-
-
-GENUINE = {h: _hierarchy_specs(h) for h in Hierarchy}
-# Impostors reuse the exact IGC DNs with other keys; their key size is not what they get wrong.
-IMPOSTORS = {h: _hierarchy_specs(h, prefix="IMPOSTEUR-", key_bits=2048) for h in Hierarchy}
-UNRELATED = CaSpec(
-    "AC-ETRANGERE",
-    x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "AC ETRANGERE A L'IGC SANTE"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "AC SANS RAPPORT"),
-        ]
-    ),
-    None,
-    2048,
-)
-ALL_CAS: tuple[CaSpec, ...] = (
-    *GENUINE[Hierarchy.TEST],
-    *GENUINE[Hierarchy.PRODUCTION],
-    *IMPOSTORS[Hierarchy.TEST],
-    *IMPOSTORS[Hierarchy.PRODUCTION],
-    UNRELATED,
-)
-
-# Leaf keys: one per environment (every defect but RSA-1024 reuses it), a signer leaf, a weak key.
-LEAF_KEYS: dict[str, int] = {
-    **{f"leaf-{e}": 2048 for e in ENVIRONMENT_KEYS},
-    "leaf-signer": 2048,
-    "leaf-weak": 1024,
-}
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-
-
-def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
 
 
 def _load_key(path: Path) -> rsa.RSAPrivateKey:
@@ -223,12 +68,8 @@ def _load_key(path: Path) -> rsa.RSAPrivateKey:
     return key
 
 
-def _ski(key: rsa.RSAPublicKey) -> x509.SubjectKeyIdentifier:
-    return x509.SubjectKeyIdentifier.from_public_key(key)
-
-
 def _keygen_pem(bits: int) -> bytes:
-    return _key_pem(rsa.generate_private_key(public_exponent=65537, key_size=bits))
+    return key_pem(rsa.generate_private_key(public_exponent=65537, key_size=bits))
 
 
 def _generate_keys(sizes: dict[str, int]) -> dict[str, bytes]:
@@ -255,7 +96,7 @@ def _build_material(work: Path, now: dt.datetime) -> None:
     certs_dir.mkdir()
     pems = _generate_keys({**{spec.name: spec.key_bits for spec in ALL_CAS}, **LEAF_KEYS})
     for name, pem in pems.items():
-        _write_private(keys_dir / f"{name}.key.pem", pem)
+        write_private(keys_dir / f"{name}.key.pem", pem)
     keys = {spec.name: _load_key(keys_dir / f"{spec.name}.key.pem") for spec in ALL_CAS}
     certs: dict[str, x509.Certificate] = {}
     for spec in ALL_CAS:  # roots come before the intermediates they sign
@@ -287,7 +128,7 @@ def _build_material(work: Path, now: dt.datetime) -> None:
                 ),
                 critical=True,
             )
-            .add_extension(_ski(key.public_key()), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         )
         if issuer_cert is not None:
             builder = builder.add_extension(
@@ -297,99 +138,6 @@ def _build_material(work: Path, now: dt.datetime) -> None:
         (certs_dir / f"{spec.name}.pem").write_bytes(certificate_pem(certs[spec.name]))
     (work / "material.json").write_text(
         json.dumps({"profile_version": PROFILE_VERSION, "created": now.isoformat()}, indent=2)
-    )
-
-
-@dataclass(frozen=True)
-class _LeafPlan:
-    """How one certificate of the catalogue is made."""
-
-    subject: x509.Name
-    issuer: str  # CA name, or "self", or "leaf-signer"
-    key: str
-    chain: tuple[str, ...]  # what is sent after the leaf (CA names, or "leaf-signer")
-    not_before: dt.datetime
-    not_after: dt.datetime
-    eku: tuple[x509.ObjectIdentifier, ...] = (ExtendedKeyUsageOID.CLIENT_AUTH,)
-    digital_signature: bool = True
-    key_encipherment: bool = False
-    ca: bool = False
-    san: tuple[str, ...] = ()
-    hash_name: str = "sha256"
-    pointer: str = ""  # the CA whose CRL/OCSP/caIssuers URLs the leaf carries: always the genuine one
-
-
-def _replace_cn(subject: SasSubject, cn: str) -> x509.Name:
-    return SasSubject(c=subject.c, st=subject.st, o=subject.o, ou=subject.ou, cn=cn).to_name()
-
-
-def _plans(env_key: str, now: dt.datetime) -> dict[Defect, _LeafPlan]:
-    env = get_environment(env_key)
-    h = env.hierarchy
-    _root, inter = (s.name for s in GENUINE[h])
-    other_inter = GENUINE[h.other][1].name
-    imp_inter = IMPOSTORS[h][1].name
-    subject = env.subject
-    base = _LeafPlan(
-        subject=subject.to_name(),
-        issuer=inter,
-        key=f"leaf-{env_key}",
-        chain=(inter,),
-        not_before=now - dt.timedelta(days=1),
-        not_after=now + LEAF_VALIDITY,
-        pointer=inter,
-    )
-
-    def v(**changes: Any) -> _LeafPlan:
-        return _LeafPlan(**{**base.__dict__, **changes})
-
-    two_cn = x509.Name([*subject.to_name(), x509.NameAttribute(NameOID.COMMON_NAME, SECOND_CN)])
-    san_only = _replace_cn(subject, WRONG_CN)
-    return {
-        Defect.VALIDE: base,
-        Defect.AUTO_SIGNE: v(issuer="self", chain=()),
-        Defect.AC_IMPOSTEUR: v(issuer=imp_inter, chain=(imp_inter,)),
-        Defect.AC_ETRANGERE: v(issuer=UNRELATED.name, chain=(UNRELATED.name,)),
-        Defect.AUTRE_HIERARCHIE: v(issuer=other_inter, chain=(other_inter,)),
-        Defect.EXPIRE: v(not_before=now - dt.timedelta(days=400), not_after=now - dt.timedelta(days=30)),
-        Defect.PAS_ENCORE_VALIDE: v(
-            not_before=now + dt.timedelta(days=5 * 365), not_after=now + dt.timedelta(days=8 * 365)
-        ),
-        Defect.EKU_SERVEUR: v(eku=(ExtendedKeyUsageOID.SERVER_AUTH,)),
-        Defect.SANS_SIGNATURE_NUMERIQUE: v(digital_signature=False, key_encipherment=True),
-        Defect.FEUILLE_CA: v(ca=True),
-        Defect.SIGNE_PAR_FEUILLE: v(issuer="leaf-signer", chain=("leaf-signer", inter)),
-        Defect.RSA_1024: v(key="leaf-weak"),
-        Defect.SHA1: v(hash_name="sha1"),
-        Defect.REVOQUE: base,
-        Defect.REVOQUE_OCSP: base,
-        Defect.MAUVAIS_CN: v(subject=_replace_cn(subject, WRONG_CN)),
-        Defect.MAUVAIS_OU: v(
-            subject=SasSubject(c=subject.c, st=subject.st, o=subject.o, ou=WRONG_OU, cn=subject.cn).to_name()
-        ),
-        Defect.AUTRE_ENVIRONNEMENT: v(subject=other_environment(env_key).subject.to_name()),
-        Defect.CN_CASSE: v(subject=_replace_cn(subject, subject.cn.upper())),
-        Defect.CN_ESPACE_DEBUT: v(subject=_replace_cn(subject, " " + subject.cn)),
-        Defect.CN_ESPACE_FIN: v(subject=_replace_cn(subject, subject.cn + " ")),
-        Defect.CN_PREFIXE: v(subject=_replace_cn(subject, "x" + subject.cn)),
-        Defect.CN_SUFFIXE: v(subject=_replace_cn(subject, subject.cn + CN_SUFFIX)),
-        Defect.DEUX_CN: v(subject=two_cn),
-        Defect.NOM_DANS_SAN: v(subject=san_only, san=(subject.cn,)),
-    }
-
-
-def _signer_plan(env_key: str, now: dt.datetime) -> _LeafPlan:
-    """The leaf that signs ``signe-par-feuille``: a valid AUTH_CLI-like leaf of the same intermediate."""
-    env = get_environment(env_key)
-    inter = GENUINE[env.hierarchy][1].name
-    return _LeafPlan(
-        subject=_replace_cn(env.subject, "feuille-signataire"),
-        issuer=inter,
-        key="leaf-signer",
-        chain=(inter,),
-        not_before=now - dt.timedelta(days=1),
-        not_after=now + LEAF_VALIDITY,
-        pointer=inter,
     )
 
 
@@ -626,12 +374,12 @@ def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime)
     leaves_dir = work / "leaves"
     latest_not_yet_valid = now + dt.timedelta(days=5 * 365)
     for env_key in ENVIRONMENT_KEYS:
-        signer_plan = _signer_plan(env_key, now)
-        signer = _sign(signer_plan, certs, key, base)
-        issued.setdefault(signer_plan.issuer, set()).add(signer.serial_number)
+        signer_leaf = signer_plan(env_key, now)
+        signer = sign_plan(signer_leaf, certs, key, base)
+        issued.setdefault(signer_leaf.issuer, set()).add(signer.serial_number)
         certs_for_chain = {**certs, "leaf-signer": signer}
-        for defect, plan in _plans(env_key, now).items():
-            cert = _sign(plan, certs_for_chain, key, base)
+        for defect, plan in leaf_plans(env_key, now).items():
+            cert = sign_plan(plan, certs_for_chain, key, base)
             if plan.issuer in certs:
                 issued.setdefault(plan.issuer, set()).add(cert.serial_number)
             if defect in (Defect.REVOQUE, Defect.REVOQUE_OCSP):
@@ -645,7 +393,7 @@ def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime)
             (folder / "leaf.pem").write_bytes(leaf_pem)
             (folder / "chain.pem").write_bytes(chain)
             (folder / "fullchain.pem").write_bytes(leaf_pem + chain)
-            _write_private(folder / "key.pem", _key_pem(key(plan.key)))
+            write_private(folder / "key.pem", key_pem(key(plan.key)))
     crl_dir = work / "crl"
     crl_dir.mkdir()
     next_update = now + CRL_VALIDITY
@@ -691,166 +439,6 @@ def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime)
     )
 
 
-def _sign(
-    plan: _LeafPlan,
-    certs: dict[str, x509.Certificate],
-    key: Any,
-    base_url: str,
-) -> x509.Certificate:
-    leaf_key = key(plan.key)
-    if plan.issuer == "self":
-        issuer_name, issuer_key = plan.subject, leaf_key
-    else:
-        issuer_name = certs[plan.issuer].subject
-        issuer_key = key("leaf-signer" if plan.issuer == "leaf-signer" else plan.issuer)
-    return issue_leaf(
-        subject=plan.subject,
-        public_key=leaf_key.public_key(),
-        issuer_name=issuer_name,
-        issuer_key=issuer_key,
-        pointer=plan.pointer,
-        base_url=base_url,
-        not_before=plan.not_before,
-        not_after=plan.not_after,
-        eku=plan.eku,
-        digital_signature=plan.digital_signature,
-        key_encipherment=plan.key_encipherment,
-        ca=plan.ca,
-        san=plan.san,
-        hash_name=plan.hash_name,
-    )
-
-
-def issue_leaf(
-    *,
-    subject: x509.Name,
-    public_key: rsa.RSAPublicKey,
-    issuer_name: x509.Name,
-    issuer_key: rsa.RSAPrivateKey,
-    pointer: str,
-    base_url: str,
-    not_before: dt.datetime,
-    not_after: dt.datetime,
-    eku: tuple[x509.ObjectIdentifier, ...] = (ExtendedKeyUsageOID.CLIENT_AUTH,),
-    digital_signature: bool = True,
-    key_encipherment: bool = False,
-    ca: bool = False,
-    san: tuple[str, ...] = (),
-    hash_name: str = "sha256",
-) -> x509.Certificate:
-    """An IGC ORG-like leaf: the profile of every leaf the suite issues, SAS's and the editor's alike.
-
-    Its CRL distribution point and OCSP/caIssuers AIA point at ``base_url`` for the CA named ``pointer``
-    (the suite's own publisher), as the IGC's point at igc-sante.esante.gouv.fr and ocsp.esante.gouv.fr.
-    """
-    base = base_url.rstrip("/")
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=digital_signature,
-                content_commitment=False,
-                key_encipherment=key_encipherment,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
-        .add_extension(_ski(public_key), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
-        )
-        .add_extension(
-            x509.CRLDistributionPoints(
-                [
-                    x509.DistributionPoint(
-                        full_name=[x509.UniformResourceIdentifier(f"{base}/crl/{pointer}.crl")],
-                        relative_name=None,
-                        reasons=None,
-                        crl_issuer=None,
-                    )
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityInformationAccess(
-                [
-                    x509.AccessDescription(
-                        AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(f"{base}/ocsp")
-                    ),
-                    x509.AccessDescription(
-                        AuthorityInformationAccessOID.CA_ISSUERS,
-                        x509.UniformResourceIdentifier(f"{base}/ca/{pointer}.cer"),
-                    ),
-                ]
-            ),
-            critical=False,
-        )
-    )
-    if san:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(n) for n in san]), critical=False
-        )
-    cert = builder.sign(issuer_key, hashes.SHA256())
-    return _resign_sha1(cert, issuer_key) if hash_name == "sha1" else cert
-
-
-_SHA256_RSA = bytes.fromhex("06092a864886f70d01010b")
-_SHA1_RSA = bytes.fromhex("06092a864886f70d010105")
-
-
-def _der_length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def _der(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _der_length(len(content)) + content
-
-
-def _resign_sha1(cert: x509.Certificate, issuer_key: rsa.RSAPrivateKey) -> x509.Certificate:
-    """Re-sign ``cert`` with sha1WithRSAEncryption, which cryptography's builder no longer produces.
-
-    Both algorithm OIDs have the same DER length, so the TBS keeps its shape; only the signature
-    algorithm and the signature change (the one defect the catalogue wants).
-    """
-    tbs = cert.tbs_certificate_bytes
-    if tbs.count(_SHA256_RSA) != 1:
-        raise ValueError("unexpected TBS layout for SHA-1 re-signing")
-    tbs = tbs.replace(_SHA256_RSA, _SHA1_RSA)
-    signature = issuer_key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())
-    algorithm = _der(0x30, _SHA1_RSA + b"\x05\x00")
-    der = _der(0x30, tbs + algorithm + _der(0x03, b"\x00" + signature))
-    return x509.load_der_x509_certificate(der)
-
-
 def issuer_name_for(pki: Pki, cert: x509.Certificate) -> str | None:
     """The name of the look-alike CA that issued ``cert`` (by DN and signature), if any."""
-    for name, ca_cert in pki._certs.items():
-        if ca_cert.subject != cert.issuer:
-            continue
-        try:
-            cert.verify_directly_issued_by(ca_cert)
-        except (ValueError, TypeError, Exception):
-            continue
-        return name
-    return None
-
-
-def iter_defects(*, include_valid: bool = False) -> Iterable[Defect]:
-    return (d for d in Defect if include_valid or d is not Defect.VALIDE)
+    return next((name for name, ca_cert in pki._certs.items() if signed_by(cert, ca_cert)), None)

@@ -13,25 +13,23 @@ bundled with ``cryptography`` (4.0 here), not on the system's (3.0, used by the 
 
 Layers, in the order a connection meets them:
 
-1. TLS (OpenSSL): protocol floor, certificate requested (and required), chain to ``trusted_cas``,
-   CRLs of every CA when ``check_crl``; a failure aborts the handshake with OpenSSL's alert.
-2. Application, identity from the TLS layer only (unless ``trust_identity_headers``): certificate
-   profile, OCSP (hard fail), subject; a failure is a 403 OperationOutcome after the handshake.
+1. TLS (OpenSSL, ``server/tls.py``): protocol floor, certificate requested (and required), chain to
+   ``trusted_cas``, CRLs of every CA when ``check_crl``; a failure aborts the handshake with OpenSSL's
+   alert.
+2. Application (``server/policy.py``), identity from the TLS layer only (unless
+   ``trust_identity_headers``): certificate profile, OCSP (hard fail), subject; a failure is a 403
+   OperationOutcome after the handshake.
 3. The FHIR app (``fhir.FhirApp``), which never sees who the client is.
+
+This module is the server itself: accepting, one worker per connection, the HTTP exchange, the log.
 
 Nothing about the client identity is echoed back to it; what the server saw is kept in ``log``.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import email.utils
-import functools
-import http.client
-import ipaddress
-import os
-import re
 import selectors
 import shutil
 import socket
@@ -39,23 +37,18 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import trustme
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from OpenSSL import SSL, crypto
 
 from recette_sas._net.tlsio import ClientGone as _ClientGone
@@ -64,25 +57,10 @@ from recette_sas._net.tlsio import linger_close
 from recette_sas._net.tlsio import recv as _recv
 from recette_sas._net.tlsio import retry as _retry
 from recette_sas._net.tlsio import send_all as _send_all
-from recette_sas.environments import SasSubject, UsageError
+from recette_sas.environments import UsageError
 from recette_sas.fhir.app import FhirApp, FhirResponse, error_response
-from recette_sas.identity import ocsp_url, signature_valid
-
-TLS_VERSIONS: Final[Mapping[str, int]] = {
-    "TLSv1": SSL.TLS1_VERSION,
-    "TLSv1.1": SSL.TLS1_1_VERSION,
-    "TLSv1.2": SSL.TLS1_2_VERSION,
-    "TLSv1.3": SSL.TLS1_3_VERSION,
-}
-SUBJECT_MATCHES: Final = ("exact", "ignore_cn", "ignore_ou", "cn_substring", "cn_casefold", "ignore_subject")
-IDENTITY_HEADERS: Final = (
-    "x-ssl-client-s-dn",
-    "x-ssl-client-cn",
-    "x-client-cert",
-    "x-forwarded-client-cert",
-    "ssl_client_s_dn_cn",
-)
-"""Headers a misconfigured editor app trusts to say who the client is (lower case)."""
+from recette_sas.server.policy import OcspChecker, PeerIdentity, Policy, application_refusal, identity_of
+from recette_sas.server.tls import VERIFY_ERRORS, make_context, server_identity
 
 CONVERSATION_DEADLINE: Final = 10.0
 """Seconds for handshake + request: SAS gives up after 7 s, a slow client must not hold a worker."""
@@ -96,396 +74,6 @@ MAX_WORKERS: Final = 32
 ACCEPT_POLL: Final = 0.2
 """How often a saturated accept loop looks at stop(); an idle one is woken at once."""
 LOG_SIZE: Final = 512
-OCSP_TIMEOUT: Final = 3.0
-OCSP_MAX_BYTES: Final = 64 * 1024
-OCSP_CLOCK_SKEW: Final = timedelta(minutes=5)
-
-
-_VERIFY_ERRORS: Final[Mapping[int, str]] = {
-    2: "unable to get issuer certificate",
-    3: "unable to get certificate CRL",
-    7: "certificate signature failure",
-    9: "certificate is not yet valid",
-    10: "certificate has expired",
-    11: "CRL is not yet valid",
-    12: "CRL has expired",
-    18: "self-signed certificate",
-    19: "self-signed certificate in certificate chain",
-    20: "unable to get local issuer certificate",
-    21: "unable to verify the first certificate",
-    23: "certificate revoked",
-    24: "invalid CA certificate",
-    25: "path length constraint exceeded",
-    26: "unsupported certificate purpose",
-    66: "EE certificate key too weak",
-    67: "CA certificate key too weak",
-    68: "CA signature digest algorithm too weak",
-}
-
-
-@dataclass(frozen=True)
-class Policy:
-    """What the reference server checks; every default is the right behaviour for an editor.
-
-    ``allowed_subjects`` comes from ``environments.accepted_subjects(editor_env, mapping)`` and
-    ``trusted_cas`` holds the root and intermediate of the one hierarchy that editor environment
-    trusts. With ``check_crl`` and no CRL for some CA of the chain, everyone is refused (as nginx
-    and HAProxy do): that is a usable "positive control fails" target, not a bug.
-    """
-
-    allowed_subjects: tuple[SasSubject, ...]
-    trusted_cas: tuple[x509.Certificate, ...]
-    crls: tuple[x509.CertificateRevocationList, ...] = ()
-    check_crl: bool = True
-    check_ocsp: bool = True
-    min_tls: str = "TLSv1.2"
-    verify_client: bool = True
-    require_client_cert: bool = True
-    subject_match: str = "exact"
-    check_profile: bool = True
-    trust_identity_headers: bool = False
-    client_ca_names: tuple[x509.Name, ...] | None = None
-
-    def __post_init__(self) -> None:
-        # Accept lists from callers, keep the dataclass hashable and immutable.
-        for name in ("allowed_subjects", "trusted_cas", "crls", "client_ca_names"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, tuple):
-                object.__setattr__(self, name, tuple(value))
-        if self.min_tls not in TLS_VERSIONS:
-            raise UsageError(
-                f"Policy.min_tls: unknown TLS version {self.min_tls!r} "
-                f"(expected one of: {', '.join(TLS_VERSIONS)})"
-            )
-        if self.subject_match not in SUBJECT_MATCHES:
-            raise UsageError(
-                f"Policy.subject_match: unknown mode {self.subject_match!r} "
-                f"(expected one of: {', '.join(SUBJECT_MATCHES)})"
-            )
-        if not self.trusted_cas:
-            raise UsageError("Policy.trusted_cas: at least one CA certificate is needed")
-
-    @property
-    def advertised_ca_names(self) -> tuple[x509.Name, ...]:
-        """The CA names sent in the CertificateRequest."""
-        if self.client_ca_names is not None:
-            return self.client_ca_names
-        return tuple(ca.subject for ca in self.trusted_cas)
-
-
-@dataclass(frozen=True)
-class PeerIdentity:
-    """Who the server believes the client is, and where that belief comes from.
-
-    ``source`` is ``"tls"`` for the certificate subject, or the header name when a broken
-    ``trust_identity_headers`` policy let a request header speak for the client.
-    """
-
-    subject: str
-    cns: tuple[str, ...]
-    ous: tuple[str, ...]
-    source: str = "tls"
-
-    @classmethod
-    def from_name(cls, name: x509.Name, *, source: str = "tls") -> PeerIdentity:
-        return cls(
-            subject=name.rfc4514_string(),
-            cns=tuple(str(a.value) for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)),
-            ous=tuple(str(a.value) for a in name.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)),
-            source=source,
-        )
-
-
-def subject_allowed(identity: PeerIdentity, allowed: Iterable[SasSubject], mode: str = "exact") -> bool:
-    """Whether ``identity`` passes the subject check in ``mode``.
-
-    ``exact`` is the right check: one CN and one OU, equal letter for letter (no case folding, no
-    trimming) to the CN *and* OU of the same allowed subject. The other modes are the classic
-    mistakes, each loosening exactly one thing.
-    """
-    one_cn = identity.cns[0] if len(identity.cns) == 1 else None
-    one_ou = identity.ous[0] if len(identity.ous) == 1 else None
-    for subject in allowed:
-        if mode == "exact":
-            ok = one_cn == subject.cn and one_ou == subject.ou
-        elif mode == "ignore_cn":
-            ok = one_ou == subject.ou
-        elif mode == "ignore_ou":
-            ok = one_cn == subject.cn
-        elif mode == "cn_substring":
-            ok = one_cn is not None and subject.cn in one_cn and one_ou == subject.ou
-        elif mode == "ignore_subject":
-            ok = True  # broken on purpose: trusts any subject the CA chain vouches for
-        elif mode == "cn_casefold":
-            ok = one_cn is not None and one_cn.casefold() == subject.cn.casefold() and one_ou == subject.ou
-        else:
-            raise UsageError(f"subject_match: unknown mode {mode!r}")
-        if ok:
-            return True
-    return False
-
-
-def profile_problem(cert: x509.Certificate) -> str | None:
-    """Why ``cert`` is not an AUTH_CLI-like client certificate, or ``None`` if it is.
-
-    OpenSSL's own checks depend on the security level (lowered for TLS 1.0) and accept a leaf
-    without EKU, so the application states the profile itself.
-    """
-    try:
-        extensions = cert.extensions
-    except ValueError as exc:
-        return f"client certificate extensions cannot be parsed: {exc}"
-
-    def find(kind: type[x509.ExtensionType]) -> Any:
-        try:
-            return extensions.get_extension_for_class(kind).value
-        except x509.ExtensionNotFound:
-            return None
-
-    constraints = find(x509.BasicConstraints)
-    if constraints is not None and constraints.ca:
-        return "client certificate is a CA certificate (basicConstraints CA:TRUE)"
-    eku = find(x509.ExtendedKeyUsage)
-    if eku is None:
-        return "client certificate has no extendedKeyUsage (clientAuth expected)"
-    if ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
-        return "client certificate extendedKeyUsage lacks clientAuth"
-    key_usage = find(x509.KeyUsage)
-    if key_usage is None:
-        return "client certificate has no keyUsage (digitalSignature expected)"
-    if not key_usage.digital_signature:
-        return "client certificate keyUsage lacks digitalSignature"
-    key = cert.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < 2048:
-            return f"client certificate key is RSA-{key.key_size} (at least 2048 bits expected)"
-    elif isinstance(key, ec.EllipticCurvePublicKey):
-        if key.curve.key_size < 256:
-            return f"client certificate key is EC {key.curve.name} (at least 256 bits expected)"
-    else:
-        return f"client certificate key type {type(key).__name__} is not accepted"
-    try:
-        algorithm = cert.signature_hash_algorithm
-    except UnsupportedAlgorithm:
-        algorithm = None
-    if algorithm is None or isinstance(algorithm, hashes.SHA1 | hashes.MD5):
-        name = algorithm.name if algorithm is not None else cert.signature_algorithm_oid.dotted_string
-        return f"client certificate is signed with {name} (SHA-256 or better expected)"
-    return None
-
-
-def find_issuer(cert: x509.Certificate, candidates: Iterable[x509.Certificate]) -> x509.Certificate | None:
-    """The candidate whose subject and key actually issued ``cert``."""
-    for candidate in candidates:
-        if candidate.subject != cert.issuer:
-            continue
-        try:
-            cert.verify_directly_issued_by(candidate)
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-        return candidate
-    return None
-
-
-def ocsp_response_problem(
-    der: bytes,
-    *,
-    request: ocsp.OCSPRequest,
-    issuer: x509.Certificate,
-    nonce: bytes | None = None,
-    now: datetime | None = None,
-) -> str | None:
-    """Why an OCSP answer does not prove the certificate good, or ``None`` if it does.
-
-    Only responses signed by the issuing CA itself are accepted (the suite's responder signs with
-    the CA key; delegated responders are not needed here). "unknown" is a refusal like "revoked":
-    a responder that does not know a certificate does not vouch for it.
-    """
-    now = now or datetime.now(UTC)
-    try:
-        response = ocsp.load_der_ocsp_response(der)
-    except ValueError as exc:
-        return f"OCSP: unparseable response: {exc}"
-    if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
-        return f"OCSP: responder answered {response.response_status.name}"
-    issuer_key_hash = x509.SubjectKeyIdentifier.from_public_key(issuer.public_key()).digest
-    if response.responder_key_hash is not None and response.responder_key_hash != issuer_key_hash:
-        return "OCSP: response not signed by the issuing CA (responder key hash differs)"
-    if response.responder_name is not None and response.responder_name != issuer.subject:
-        return "OCSP: response not signed by the issuing CA (responder name differs)"
-    if not signature_valid(
-        issuer.public_key(),
-        response.signature,
-        response.tbs_response_bytes,
-        response.signature_hash_algorithm,
-    ):
-        return "OCSP: response signature does not verify with the issuing CA key"
-    if nonce is not None:
-        try:
-            echoed = response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
-        except x509.ExtensionNotFound:
-            echoed = None
-        if echoed is not None and echoed != nonce:
-            return "OCSP: response nonce does not match the request"
-    for single in response.responses:
-        if (
-            single.serial_number == request.serial_number
-            and single.issuer_key_hash == request.issuer_key_hash
-            and single.issuer_name_hash == request.issuer_name_hash
-        ):
-            break
-    else:
-        return "OCSP: response does not cover the client certificate"
-    if single.this_update_utc > now + OCSP_CLOCK_SKEW:
-        return "OCSP: response thisUpdate is in the future"
-    if single.next_update_utc is not None and single.next_update_utc < now - OCSP_CLOCK_SKEW:
-        return "OCSP: response is stale (nextUpdate passed)"
-    status = single.certificate_status
-    if status is ocsp.OCSPCertStatus.GOOD:
-        return None
-    return f"OCSP: client certificate status is {status.name.lower()}"
-
-
-class OcspChecker:
-    """Application-level OCSP with hard fail, and a per-instance cache of good answers.
-
-    Hard fail because a soft-failing check is no check: blocking the responder would be enough to
-    get a revoked certificate through. Only good answers are cached (for the server's lifetime):
-    the suite revokes certificates by issuing new ones, never by changing a known serial's status.
-    """
-
-    def __init__(self, *, timeout: float = OCSP_TIMEOUT) -> None:
-        self._timeout = timeout
-        self._good: set[tuple[bytes, int]] = set()
-        self._lock = threading.Lock()
-
-    def problem(self, cert: x509.Certificate, issuer: x509.Certificate | None) -> str | None:
-        if issuer is None:
-            return "OCSP: the issuing CA of the client certificate is unknown"
-        url = ocsp_url(cert)
-        if url is None:
-            return "OCSP: the client certificate names no OCSP responder"
-        nonce = os.urandom(16)
-        request = (
-            ocsp.OCSPRequestBuilder()
-            .add_certificate(cert, issuer, hashes.SHA1())
-            .add_extension(x509.OCSPNonce(nonce), critical=False)
-            .build()
-        )
-        key = (request.issuer_key_hash, cert.serial_number)
-        with self._lock:
-            if key in self._good:
-                return None
-        try:
-            der = self._post(url, request.public_bytes(serialization.Encoding.DER))
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            return f"OCSP: no valid answer from {url}: {exc or type(exc).__name__}"
-        problem = ocsp_response_problem(der, request=request, issuer=issuer, nonce=nonce)
-        if problem is None:
-            with self._lock:
-                self._good.add(key)
-        return problem
-
-    def _post(self, url: str, body: bytes) -> bytes:
-        parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"unsupported OCSP URL {url!r} (http only)")
-        connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=self._timeout)
-        try:
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            connection.request(
-                "POST",
-                path,
-                body=body,
-                headers={"Content-Type": "application/ocsp-request", "Accept": "application/ocsp-response"},
-            )
-            answer = connection.getresponse()
-            data = answer.read(OCSP_MAX_BYTES + 1)
-        finally:
-            connection.close()
-        if answer.status != 200:
-            raise ValueError(f"HTTP {answer.status}")
-        if len(data) > OCSP_MAX_BYTES:
-            raise ValueError("response too large")
-        return data
-
-
-def identity_from_header(name: str, value: str) -> PeerIdentity | None:
-    """What a (broken) app believes when it reads identity header ``name``; ``None`` if unusable."""
-    name = name.lower()
-    value = value.strip()
-    if not value:
-        return None
-    if name in ("x-ssl-client-cn", "ssl_client_s_dn_cn"):
-        return PeerIdentity(subject=f"CN={value}", cns=(value,), ous=(), source=name)
-    if name in ("x-client-cert", "x-forwarded-client-cert"):
-        cert = _certificate_from_header(value)
-        if cert is not None:
-            return PeerIdentity.from_name(cert.subject, source=name)
-        match = re.search(r'Subject="((?:[^"\\]|\\.)*)"', value)
-        if match is None:
-            return None
-        value = match.group(1)
-    cns, ous = _dn_fields(value)
-    if not cns and not ous:
-        return None
-    return PeerIdentity(subject=value, cns=tuple(cns), ous=tuple(ous), source=name)
-
-
-def _certificate_from_header(value: str) -> x509.Certificate | None:
-    match = re.search(r'Cert="([^"]*)"', value)
-    text = unquote(match.group(1) if match else value).strip()
-    try:
-        if "-----BEGIN CERTIFICATE-----" in text:
-            return x509.load_pem_x509_certificate(text.encode("ascii", "replace"))
-        return x509.load_der_x509_certificate(base64.b64decode(text.strip(":"), validate=True))
-    except ValueError:
-        return None
-
-
-def _dn_fields(text: str) -> tuple[list[str], list[str]]:
-    """CN and OU values of a DN string, RFC 4514 (``CN=a,OU=b``) or OpenSSL (``/OU=b/CN=a``) style."""
-    text = text.strip()
-    slash_style = text.startswith("/")
-    parts = re.split(r"(?<!\\)/", text[1:]) if slash_style else re.split(r"(?<!\\)[,+]", text)
-    cns: list[str] = []
-    ous: list[str] = []
-    for part in parts:
-        key, sep, raw = part.partition("=")
-        if not sep:
-            continue
-        key = key.strip().upper()
-        value = re.sub(r"\\(.)", r"\1", raw.strip())
-        if key in ("CN", "2.5.4.3"):
-            cns.append(value)
-        elif key in ("OU", "2.5.4.11"):
-            ous.append(value)
-    return cns, ous
-
-
-@functools.cache
-def _carrier_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _name_carrier(name: x509.Name) -> x509.Certificate:
-    """A throwaway certificate whose only use is to carry ``name`` into the CA-names list.
-
-    pyOpenSSL deprecates its ``X509Name`` type (so ``set_client_ca_list``), and
-    ``add_client_ca`` takes certificates only; OpenSSL copies just the subject.
-    """
-    key = _carrier_key()
-    now = datetime.now(UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
 
 
 class _Refused(Exception):
@@ -577,9 +165,9 @@ class ReferenceServer:
             raise RuntimeError("ReferenceServer can be started once")
         tmpdir = Path(tempfile.mkdtemp(prefix="recette-sas-reference-"))
         try:
-            leaf, ca_pem = self._server_identity()
+            leaf, ca_pem = server_identity(self._host, self._server_name, self._server_cert, self._server_ca)
             (tmpdir / "server-ca.pem").write_bytes(ca_pem)
-            self._context = self._make_context(leaf)
+            self._context = make_context(self.policy, leaf, self._verify_callback)
             listener = socket.create_server((self._host, self._port))
         except BaseException:
             shutil.rmtree(tmpdir, ignore_errors=True)
@@ -663,63 +251,6 @@ class ReferenceServer:
 
     # -- TLS -------------------------------------------------------------------------------------
 
-    def _server_identity(self) -> tuple[trustme.LeafCert, bytes]:
-        if self._server_cert is not None and self._server_ca is not None:
-            return self._server_cert, self._server_ca.cert_pem.bytes()
-        ca = trustme.CA()
-        identities = [self._server_name, "127.0.0.1"]
-        try:
-            if not ipaddress.ip_address(self._host).is_unspecified:
-                identities.append(self._host)
-        except ValueError:
-            identities.append(self._host)
-        return ca.issue_cert(*dict.fromkeys(identities)), ca.cert_pem.bytes()
-
-    def _make_context(self, leaf: trustme.LeafCert) -> SSL.Context:
-        policy = self.policy
-        ctx = SSL.Context(SSL.TLS_SERVER_METHOD)
-        version = TLS_VERSIONS[policy.min_tls]
-        ctx.set_min_proto_version(version)
-        if version < SSL.TLS1_2_VERSION:
-            # Without security level 0, OpenSSL 3+ has no cipher suite TLS 1.0/1.1 can use.
-            ctx.set_cipher_list(b"DEFAULT:@SECLEVEL=0")
-        # Every attempt must be a full handshake: a resumed session would skip the client checks.
-        ctx.set_options(SSL.OP_NO_TICKET)
-        ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
-        ctx.set_session_id(b"recette-sas-reference")
-
-        key = serialization.load_pem_private_key(leaf.private_key_pem.bytes(), password=None)
-        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-            raise UsageError("ReferenceServer: server key must be RSA or EC")
-        ctx.use_privatekey(key)
-        pems = [blob.bytes() for blob in leaf.cert_chain_pems]
-        ctx.use_certificate(x509.load_pem_x509_certificate(pems[0]))
-        for pem in pems[1:]:
-            ctx.add_extra_chain_cert(x509.load_pem_x509_certificate(pem))
-        ctx.check_privatekey()
-
-        mode = SSL.VERIFY_PEER
-        if policy.require_client_cert:
-            mode |= SSL.VERIFY_FAIL_IF_NO_PEER_CERT
-        ctx.set_verify(mode, self._verify_callback)
-        ctx.set_verify_depth(5)
-        store = ctx.get_cert_store()
-        if store is None:
-            raise RuntimeError("pyOpenSSL context has no certificate store")
-        for ca in policy.trusted_cas:
-            store.add_cert(crypto.X509.from_cryptography(ca))
-        if policy.check_crl:
-            for crl in policy.crls:
-                store.add_crl(crl)
-            store.set_flags(crypto.X509StoreFlags.CRL_CHECK | crypto.X509StoreFlags.CRL_CHECK_ALL)
-        if policy.client_ca_names is None:
-            for ca in policy.trusted_cas:
-                ctx.add_client_ca(ca)
-        else:
-            for name in policy.client_ca_names:
-                ctx.add_client_ca(_name_carrier(name))
-        return ctx
-
     def _verify_callback(
         self, connection: SSL.Connection, cert: crypto.X509, errnum: int, depth: int, ok: int
     ) -> bool:
@@ -730,7 +261,7 @@ class ReferenceServer:
                     {
                         "depth": depth,
                         "code": errnum,
-                        "error": _VERIFY_ERRORS.get(errnum, f"X509_V_ERR {errnum}"),
+                        "error": VERIFY_ERRORS.get(errnum, f"X509_V_ERR {errnum}"),
                         "subject": cert.to_cryptography().subject.rfc4514_string(),
                     }
                 )
@@ -870,41 +401,19 @@ class ReferenceServer:
         request: _Request,
         entry: dict[str, Any],
     ) -> None:
-        """The application checks, in the order that reports the most precise reason."""
-        policy = self.policy
+        """The application checks (``server/policy.py``); identity from the TLS layer unless broken on purpose."""
         if peer is None:
             raise _refuse("no client certificate")
-        identity = self._identity(peer, request.headers)
+        identity = identity_of(self.policy, peer, request.headers)
         self.last_identity = identity
         entry.update(identity=identity.subject, identity_source=identity.source)
-        if not policy.verify_client:
-            return
-        if policy.check_profile and (problem := profile_problem(peer)) is not None:
-            raise _refuse(problem)
-        if policy.check_ocsp:
-            verified = conn.get_verified_chain(as_cryptography=True) or []
-            issuer = verified[1] if len(verified) > 1 else find_issuer(peer, policy.trusted_cas)
-            if (problem := self._ocsp.problem(peer, issuer)) is not None:
-                raise _refuse(problem)
-        if not subject_allowed(identity, policy.allowed_subjects, policy.subject_match):
-            # The expected subject is not told to the client: the log has what was presented.
-            raise _refuse("client certificate subject is not allowed")
 
-    def _identity(self, peer: x509.Certificate, headers: Mapping[str, str]) -> PeerIdentity:
-        tls = PeerIdentity.from_name(peer.subject)
-        if not self.policy.trust_identity_headers:
-            return tls
-        for name in IDENTITY_HEADERS:
-            value = headers.get(name)
-            claimed = identity_from_header(name, value) if value else None
-            if claimed is not None:
-                return PeerIdentity(
-                    subject=claimed.subject,
-                    cns=claimed.cns or tls.cns,
-                    ous=claimed.ous or tls.ous,
-                    source=claimed.source,
-                )
-        return tls
+        def verified_chain() -> list[x509.Certificate]:
+            return conn.get_verified_chain(as_cryptography=True) or []
+
+        reason = application_refusal(self.policy, self._ocsp, peer, identity, verified_chain)
+        if reason is not None:
+            raise _refuse(reason)
 
 
 def _refuse(reason: str) -> _Refused:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from recette_sas.environments import UsageError
-from recette_sas.server.reference import Policy
+from recette_sas.server.policy import Policy
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,7 @@ def _crls_of(hierarchies: tuple[Hierarchy, ...]) -> Callable[[MutationContext], 
 
 
 def _intermediate_crl(ctx: MutationContext) -> bytes:
-    from recette_sas.pki.store import GENUINE
+    from recette_sas.pki.catalogue import GENUINE
 
     return ctx.layout.crl(GENUINE[ctx.hierarchy][1].name).read_bytes()
 
