@@ -26,8 +26,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fixtures.targets import reference_policy
 from recette_sas.environments import Hierarchy, Mapping
 from recette_sas.errors import ExitCode, WrongCause
+from recette_sas.pki.catalogue import Defect
 from recette_sas.pki.editor import EditorPki, editor_subject
-from recette_sas.pki.store import Defect, Pki, issue_leaf
+from recette_sas.pki.profile import issue_leaf
+from recette_sas.pki.store import Pki
 from recette_sas.probe.attempt import attempt
 from recette_sas.probe.endpoint import Endpoint, HttpRequest
 from recette_sas.server.reference import ReferenceServer
@@ -353,3 +355,73 @@ def test_a_trigger_that_never_exits_after_sending_is_stopped_and_judged(
     assert proc.returncode == ExitCode.CONFORME, proc.stdout[-3000:]
     assert summary["verdict"] == "conforme"
     assert seconds < 120  # stopped after its requests, not at the timeout
+
+
+# --- a stalled call costs its own scenario only; a silent close is said -----------------------------------------
+
+
+def _not_passed(summary: dict[str, Any]) -> dict[str, dict[str, int]]:
+    return {
+        req: {k: n for k, n in counts.items() if k not in ("passed", "skipped")}
+        for req, counts in summary["requirements"].items()
+        if set(counts) - {"passed", "skipped"}
+    }
+
+
+def test_a_server_that_stalls_calls_without_certificate_is_still_judged_on_the_rest(
+    pki_cache_dir: Path, tmp_path: Path
+) -> None:
+    """It holds calls without a certificate open and checks no revocation: the three stalled scenarios are
+    "no answer", every other scenario is judged, and its revocation defect makes the run non-conformant."""
+    began = time.monotonic()
+    proc, summary = _features(
+        tmp_path,
+        pki_cache_dir,
+        str(ROOT / "features" / "test_serveur.py"),
+        "-m",
+        "serveur and preproduction",
+        "--sas-reference-variant=bloque-sans-certificat",
+        "--sas-timeout=0.5",
+    )
+    assert proc.returncode == ExitCode.NON_CONFORME, proc.stdout[-3000:]
+    assert summary is not None and summary["verdict"] == "non-conforme"
+    assert _not_passed(summary) == {
+        "SRV-MTLS": {"broken": 3},  # the two flows' no-certificate call, and the real-chain one
+        "SRV-REVOCATION": {"failed": 3},
+        "REC-OCSP": {"warning": 2},
+    }
+    assert summary["no_verdict"] == {"sans-reponse": 3}
+    assert summary["unreachable_targets"] == []
+    assert all("no answer within" in f["message"] for f in summary["failures"] if f["status"] == "broken")
+    assert time.monotonic() - began < 3 * 1.0 + 20  # one read timeout (2 x 0.5 s) per stalled scenario
+
+
+def test_a_server_that_closes_after_the_handshake_fails_its_control_and_says_why(
+    pki_cache_dir: Path, tmp_path: Path
+) -> None:
+    proc, summary = _features(
+        tmp_path,
+        pki_cache_dir,
+        str(ROOT / "features" / "test_serveur.py"),
+        "-m",
+        "serveur and preproduction and not igc",
+        "--sas-reference-variant=ferme-apres-poignee",
+    )
+    assert proc.returncode == ExitCode.NON_CONFORME, proc.stdout[-3000:]
+    assert summary is not None
+    failed = [f for f in summary["failures"] if f["status"] == "failed"]
+    assert failed and all("without any HTTP answer" in f["message"] for f in failed)
+    broken = {r["kind"] for r in summary["results"] if r["status"] == "broken"}
+    assert broken == {"controle-non-passe"}  # no refusal is trusted on a target that accepts nobody
+    assert not any(r["status"] == "passed" and "refus" in r["test"] for r in summary["results"])
+
+
+def test_the_features_refuse_xdist_in_one_line(pki_cache_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    proc, summary = _features(tmp_path, pki_cache_dir, str(ROOT / "features"), "-n", "2")
+    assert proc.returncode == ExitCode.USAGE
+    assert [line for line in proc.stderr.splitlines() if line.strip()] == [
+        "ERROR: -n/--numprocesses: the acceptance features run in one process (positive controls, "
+        "reachability and the run summary are per run; the embedded matrix takes a few seconds on one core)"
+    ]
+    assert summary is None

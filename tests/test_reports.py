@@ -54,7 +54,7 @@ VARIANT_RUNS = {
         "SRV-HIERARCHIE",
         "Non-conformité : validation du certificat (AC IGC Santé, chaîne, validité, profil)",
     ),
-    "hors-service": ("SRV-MTLS", "Non jugé : cible injoignable ou défaut de la sonde"),
+    "hors-service": ("SRV-MTLS", "Non jugé : cible injoignable"),
 }
 WARNINGS = "Avertissements : recommandations non suivies (non bloquant)"
 

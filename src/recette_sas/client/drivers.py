@@ -324,7 +324,8 @@ class CommandDriver:
         self._timeout = timeout
         self.label = f"command {Path(argv[0]).name}"
 
-    def run(self, ans_env: str, target: MockTarget, mock: MockSas) -> DriverRun:
+    def run(self, ans_env: str, target: MockTarget, mock: MockSas | None) -> DriverRun:
+        """``mock`` None: nothing to watch, the run ends at the command's exit or at the timeout."""
         started, began = _now(), time.perf_counter()
         argv = substitute(self._argv, target)
         shown = mask_command(argv)
@@ -353,7 +354,11 @@ class CommandDriver:
         stopped = False
         try:
             while process.poll() is None:
-                if enough(mock.presentations) and mock.wait_for(enough, timeout=0.05, quiet=QUIET_BEFORE_STOP):
+                if (
+                    mock is not None
+                    and enough(mock.presentations)
+                    and mock.wait_for(enough, timeout=0.05, quiet=QUIET_BEFORE_STOP)
+                ):
                     if process.poll() is None:
                         _stop_group(process)
                         stopped = True
@@ -367,7 +372,7 @@ class CommandDriver:
         finally:
             if process.poll() is None:
                 _stop_group(process)
-        head, tail = output.texts()
+            head, tail = output.texts()
         code = process.returncode
         note = "; stopped after delivering its requests" if stopped else ""
         return DriverRun(

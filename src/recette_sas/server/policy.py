@@ -74,6 +74,8 @@ class Policy:
     check_profile: bool = True
     trust_identity_headers: bool = False
     client_ca_names: tuple[x509.Name, ...] | None = None
+    stall_without_certificate: bool = False  # broken on purpose: holds a call without certificate open
+    close_after_handshake: bool = False  # broken on purpose: closes every connection without an answer
 
     def __post_init__(self) -> None:
         # Accept lists from callers, keep the dataclass hashable and immutable.

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import select
 import selectors
 import shutil
 import socket
@@ -71,6 +72,8 @@ destroy the alert or the answer before the client reads it."""
 MAX_HEADER_BYTES: Final = 64 * 1024
 MAX_BODY_BYTES: Final = 1024 * 1024
 MAX_WORKERS: Final = 32
+STALL_SECONDS: Final = 60.0
+"""How long the stalling variant holds a call open at most (its client gives up first)."""
 ACCEPT_POLL: Final = 0.2
 """How often a saturated accept loop looks at stop(); an idle one is woken at once."""
 LOG_SIZE: Final = 512
@@ -367,6 +370,13 @@ class ReferenceServer:
             entry["client_subject"] = peer.subject.rfc4514_string()
             entry["client_issuer"] = peer.issuer.rfc4514_string()
             entry["chain_sent"] = [c.subject.rfc4514_string() for c in sent]
+        if self.policy.close_after_handshake:
+            entry.update(decision="closed", reason="closed after the handshake, no answer (broken on purpose)")
+            return
+        if peer is None and self.policy.stall_without_certificate:
+            entry.update(decision="stalled", reason="held open without an answer (broken on purpose)")
+            self._hold(conn, sock, time.monotonic() + STALL_SECONDS)
+            return
         try:
             request = _read_request(conn, sock, deadline)
         except _ClientGone as exc:
@@ -393,6 +403,21 @@ class ReferenceServer:
             return
         with contextlib.suppress(SSL.Error, OSError):
             conn.shutdown()
+
+    def _hold(self, conn: SSL.Connection, sock: socket.socket, until: float) -> None:
+        """Keep the connection open, answering nothing, until the client gives up, the server stops or
+        ``until``: what a stalled backend behind a terminator looks like."""
+        while not self._stopping.is_set() and time.monotonic() < until:
+            readable, _, _ = select.select([sock], [], [], 0.2)
+            if not readable:
+                continue
+            try:
+                if not conn.recv(MAX_HEADER_BYTES):
+                    return
+            except SSL.WantReadError:
+                continue
+            except (SSL.Error, OSError):
+                return
 
     def _authorize(
         self,

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from recette_sas.errors import ControlNotPassed, NoAnswer, ProbeFault, TargetUnreachable, WrongCause
-from recette_sas.verdict import Attempt, Outcome
+from recette_sas.verdict import CONNECTION_CLOSED, Attempt, Outcome
 
 if TYPE_CHECKING:
     from recette_sas.server.targets import Reachability
@@ -109,6 +109,18 @@ def _describe(attempt: Attempt) -> str:
     return f"{', '.join(facts)}: {attempt.reason}"
 
 
+def spoke_tls(attempt: Attempt) -> bool:
+    """Whether the target answered in TLS at all (a handshake message or an alert came back)."""
+    return attempt.tls_negotiated is not None or any(m.startswith("read ") for m in attempt.tls_messages)
+
+
+def silent(attempt: Attempt) -> bool:
+    """No TCP connection, or not one TLS byte back: what "unreachable" means before a control passed."""
+    return attempt.outcome is Outcome.UNREACHABLE or (
+        attempt.outcome is Outcome.NO_ANSWER and not spoke_tls(attempt)
+    )
+
+
 def require_usable(attempt: Attempt) -> None:
     """Raise a ``VerdictUnavailable`` when the attempt says nothing about the target's policy."""
     if attempt.outcome is Outcome.UNREACHABLE:
@@ -131,7 +143,7 @@ def require_control(control: Attempt) -> None:
     A control that never reached the target makes the scenario's verdict "unreachable", not "control
     not passed": the run verdict must send the editor to the URL and the IP filter, not to its policy.
     """
-    if control.outcome in (Outcome.UNREACHABLE, Outcome.NO_ANSWER):
+    if silent(control):
         raise TargetUnreachable(
             f"the positive control got no answer from the target, no verdict ({_describe(control)})",
             target=control.target,
@@ -140,7 +152,7 @@ def require_control(control: Attempt) -> None:
     try:
         require_usable(control)
         require_fhir_acceptance(control)
-    except (AssertionError, ProbeFault) as exc:
+    except (AssertionError, ProbeFault, NoAnswer) as exc:
         raise ControlNotPassed(
             f"positive control did not pass on this target and flow, so no refusal can be trusted: {exc}"
         ) from None
@@ -185,7 +197,10 @@ def require_fhir_acceptance(attempt: Attempt) -> str:
     """A positive check: a 2xx FHIR answer."""
     require_usable(attempt)
     if attempt.outcome is not Outcome.ACCEPTED:
-        if attempt.outcome is Outcome.REFUSED_TLS and attempt.tls_negotiated and attempt.alert is None:
+        if attempt.outcome is Outcome.REFUSED_TLS and attempt.tls_negotiated and attempt.alert in (
+            None,
+            CONNECTION_CLOSED,
+        ):
             raise AssertionError(
                 "the handshake completed, then the server closed the connection without any HTTP answer "
                 f"to a call it must accept ({_describe(attempt)})"
@@ -200,9 +215,16 @@ def require_fhir_acceptance(attempt: Attempt) -> str:
     return f"accepted ({_describe(attempt)})"
 
 
+def _require_answered(bare: Attempt) -> None:
+    """The bare call of the reachability control reached the server's TLS layer (a stall after the
+    handshake still proves that; the CertificateRequest was read on its own handshake)."""
+    if silent(bare) or bare.outcome is Outcome.PROBE_FAULT:
+        require_usable(bare)
+
+
 def require_certificate_request(reach: Reachability) -> str:
     """The reachability control: the server answered TLS and asked for a client certificate."""
-    require_usable(reach.bare)
+    _require_answered(reach.bare)
     info = reach.request
     if not info.requested:
         raise AssertionError(
@@ -215,8 +237,7 @@ def require_refusal_after_reachability(
     attempt: Attempt, *, reach: Reachability, defects: Iterable[Cause] | None = None
 ) -> str:
     """A negative check on a server that trusts the real IGC chain: gated on the reachability control."""
-    if reach.bare.outcome in (Outcome.UNREACHABLE, Outcome.NO_ANSWER):
-        require_usable(reach.bare)
+    _require_answered(reach.bare)
     try:
         require_certificate_request(reach)
     except (AssertionError, ProbeFault) as exc:
@@ -254,7 +275,7 @@ def require_no_ca_names_of(reach: Reachability, others: Mapping[str, str]) -> st
 
 def require_server_certificate(bare: Attempt) -> str:
     """The editor's server certificate verified for its host name, and its chain sent in order."""
-    if bare.outcome in (Outcome.UNREACHABLE, Outcome.NO_ANSWER):
+    if silent(bare):
         require_usable(bare)
     if bare.outcome is Outcome.PROBE_FAULT:
         raise AssertionError(f"the server certificate could not be verified: {bare.reason}")
@@ -271,7 +292,8 @@ def require_server_certificate(bare: Attempt) -> str:
 
 def require_server_certificate_lifetime(bare: Attempt, *, days: int, now: dt.datetime | None = None) -> str:
     """The editor's server certificate stays valid more than ``days`` days."""
-    require_usable(bare)
+    if silent(bare) or bare.outcome is Outcome.PROBE_FAULT:
+        require_usable(bare)
     chain = bare.server_chain
     if not chain:
         raise AssertionError("the server sent no certificate the probe could read")

@@ -21,6 +21,7 @@ from recette_sas.probe.attempt import attempt
 from recette_sas.probe.certrequest import CertificateRequestInfo, read_certificate_request
 from recette_sas.probe.endpoint import Endpoint, HttpRequest, TlsVersion
 from recette_sas.server.flows import flow_request
+from recette_sas.server.rules import silent
 from recette_sas.verdict import Attempt, Outcome
 
 
@@ -137,13 +138,12 @@ class TargetSession:
         with self._lock:
             self.handshakes += 1
             self.dialled.append((target, request, identity, tls_version))
-            silent = result.outcome in (Outcome.UNREACHABLE, Outcome.NO_ANSWER)
-            if not silent:
+            if not silent(result):
                 self._answered.add(target.key)
             elif target.key not in self._answered and target.key not in self._down:
                 self._down[target.key] = result
                 newly_down = True
-            elif result.outcome is Outcome.NO_ANSWER:
+            if result.outcome is Outcome.NO_ANSWER and target.key in self._answered:
                 self.stalled.append((target.label, result.duration_ms / 1000))
         if newly_down and self._on_unreachable is not None:
             self._on_unreachable(target.label, result.reason)

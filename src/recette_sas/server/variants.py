@@ -69,6 +69,16 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "en-tetes-identite", "takes the identity from client headers", _set(trust_identity_headers=True)
         ),
+        Variant(
+            "bloque-sans-certificat",
+            "holds calls without a certificate open (certificate optional) and checks no revocation",
+            _set(require_client_cert=False, stall_without_certificate=True, check_crl=False, check_ocsp=False),
+        ),
+        Variant(
+            "ferme-apres-poignee",
+            "closes every connection after the handshake without an HTTP answer",
+            _set(close_after_handshake=True),
+        ),
         Variant("hors-service", "is down", None, kind="down"),
         Variant("muet", "accepts TCP connections but never answers", None, kind="silent"),
     )
