@@ -121,6 +121,15 @@ def silent(attempt: Attempt) -> bool:
     )
 
 
+def _require_not_silent(attempt: Attempt) -> None:
+    if silent(attempt):
+        raise TargetUnreachable(
+            f"the target never answered in TLS, no verdict ({_describe(attempt)})",
+            target=attempt.target,
+            why=attempt.reason,
+        )
+
+
 def require_usable(attempt: Attempt) -> None:
     """Raise a ``VerdictUnavailable`` when the attempt says nothing about the target's policy."""
     if attempt.outcome is Outcome.UNREACHABLE:
@@ -218,7 +227,8 @@ def require_fhir_acceptance(attempt: Attempt) -> str:
 def _require_answered(bare: Attempt) -> None:
     """The bare call of the reachability control reached the server's TLS layer (a stall after the
     handshake still proves that; the CertificateRequest was read on its own handshake)."""
-    if silent(bare) or bare.outcome is Outcome.PROBE_FAULT:
+    _require_not_silent(bare)
+    if bare.outcome is Outcome.PROBE_FAULT:
         require_usable(bare)
 
 
@@ -275,8 +285,7 @@ def require_no_ca_names_of(reach: Reachability, others: Mapping[str, str]) -> st
 
 def require_server_certificate(bare: Attempt) -> str:
     """The editor's server certificate verified for its host name, and its chain sent in order."""
-    if silent(bare):
-        require_usable(bare)
+    _require_not_silent(bare)
     if bare.outcome is Outcome.PROBE_FAULT:
         raise AssertionError(f"the server certificate could not be verified: {bare.reason}")
     chain = bare.server_chain
@@ -292,7 +301,8 @@ def require_server_certificate(bare: Attempt) -> str:
 
 def require_server_certificate_lifetime(bare: Attempt, *, days: int, now: dt.datetime | None = None) -> str:
     """The editor's server certificate stays valid more than ``days`` days."""
-    if silent(bare) or bare.outcome is Outcome.PROBE_FAULT:
+    _require_not_silent(bare)
+    if bare.outcome is Outcome.PROBE_FAULT:
         require_usable(bare)
     chain = bare.server_chain
     if not chain:
