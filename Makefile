@@ -27,6 +27,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src steps fixtures features tests benchmarks conftest.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## HTML report (Allure Report 3: Node, no Java) of $(RESULTS) into reports/allure-report/index.html, one file
 ## that opens from disk; the trend comes from reports/history.jsonl, kept between runs (CI restores it).

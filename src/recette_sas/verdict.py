@@ -171,6 +171,19 @@ class Attempt:
         return data
 
 
+def spoke_tls(attempt: Attempt) -> bool:
+    """Whether the target answered in TLS at all (a handshake message or an alert came back)."""
+    return attempt.tls_negotiated is not None or any(m.startswith("read ") for m in attempt.tls_messages)
+
+
+def silent(attempt: Attempt) -> bool:
+    """No TCP connection, or not one TLS byte back: what "unreachable" means before a control passed
+    (``server.targets.TargetSession`` decides; a stall after the server spoke TLS is not silence)."""
+    return attempt.outcome is Outcome.UNREACHABLE or (
+        attempt.outcome is Outcome.NO_ANSWER and not spoke_tls(attempt)
+    )
+
+
 def version_words(version: str) -> str:
     """``"TLSv1"`` → ``"TLS 1.0"``: the way the spec and the reports name versions."""
     return _VERSION_WORDS.get(version, version)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from recette_sas.errors import ControlNotPassed, NoAnswer, ProbeFault, TargetUnreachable, WrongCause
-from recette_sas.verdict import CONNECTION_CLOSED, Attempt, Outcome
+from recette_sas.verdict import CONNECTION_CLOSED, Attempt, Outcome, silent
 
 if TYPE_CHECKING:
     from recette_sas.server.targets import Reachability
@@ -107,18 +107,6 @@ def _describe(attempt: Attempt) -> str:
     if attempt.http_status is not None:
         facts.append(f"http={attempt.http_status}")
     return f"{', '.join(facts)}: {attempt.reason}"
-
-
-def spoke_tls(attempt: Attempt) -> bool:
-    """Whether the target answered in TLS at all (a handshake message or an alert came back)."""
-    return attempt.tls_negotiated is not None or any(m.startswith("read ") for m in attempt.tls_messages)
-
-
-def silent(attempt: Attempt) -> bool:
-    """No TCP connection, or not one TLS byte back: what "unreachable" means before a control passed."""
-    return attempt.outcome is Outcome.UNREACHABLE or (
-        attempt.outcome is Outcome.NO_ANSWER and not spoke_tls(attempt)
-    )
 
 
 def _require_not_silent(attempt: Attempt) -> None:

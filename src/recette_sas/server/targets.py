@@ -21,8 +21,7 @@ from recette_sas.probe.attempt import attempt
 from recette_sas.probe.certrequest import CertificateRequestInfo, read_certificate_request
 from recette_sas.probe.endpoint import Endpoint, HttpRequest, TlsVersion
 from recette_sas.server.flows import flow_request
-from recette_sas.server.rules import silent
-from recette_sas.verdict import Attempt, Outcome
+from recette_sas.verdict import Attempt, Outcome, silent
 
 
 @dataclass(frozen=True)
