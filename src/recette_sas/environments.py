@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-
-from cryptography import x509
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING
 
 from recette_sas.errors import UsageError as UsageError  # re-exported until every importer names errors
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 
 class Hierarchy(enum.StrEnum):
@@ -62,6 +63,9 @@ class SasSubject:
 
     def to_name(self) -> x509.Name:
         """The DN in the attribute order the IGC uses (C, ST, O, OU, CN)."""
+        from cryptography import x509  # here: collecting the features must not pay for cryptography
+        from cryptography.x509.oid import NameOID
+
         return x509.Name(
             [
                 x509.NameAttribute(NameOID.COUNTRY_NAME, self.c),
