@@ -7,6 +7,13 @@ Two branches, and the run verdict is decided from these *types*, never from a me
     │   ├── ConfigError .................... a value of the editor's configuration file
     │   ├── OptionError .................... a command-line option
     │   └── CertificateFileError ........... a certificate, key or PKCS#12 file the user named
+    │       └── pki.credential_files.CredentialError
+    ├── (never reaches the user as such)
+    │   ├── probe.endpoint.ProbeSetupError . the probe cannot be built: the attempt is a PROBE_FAULT
+    │   ├── pki.revocation.RevocationProblem a CRL or OCSP answer that proves nothing
+    │   ├── terminators.render.TemplateError a terminator configuration cannot be rendered
+    │   │   └── terminators.mutants.MutationError
+    │   └── terminators.render.TerminatorError a terminator did not start
     └── VerdictUnavailable ................. the run could not judge this scenario (Allure: broken)
         ├── TargetUnreachable .............. no TCP connection, or no TLS byte, before the target's
         │                                    positive control passed: nothing is known of the target
@@ -22,7 +29,8 @@ Two branches, and the run verdict is decided from these *types*, never from a me
                                              known of its behaviour
 
 A non-conformance is an ``AssertionError`` (Allure: failed), outside this tree on purpose: pytest and
-every report already treat it as a failed check.
+every report already treat it as a failed check. The servers' private control-flow exceptions (a client
+gone, a refusal being answered) stay private to their module.
 
 ``ExitCode`` is the one table of exit codes, for ``pytest features`` (embedded run, ``--sas-config`` run,
 CI) and for the ``recette-sas`` commands alike.

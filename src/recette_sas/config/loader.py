@@ -23,6 +23,7 @@ from recette_sas.environments import (
     UsageError,
     editor_environments,
 )
+from recette_sas.errors import ConfigError
 
 TRUST_MODES = ("look-alike", "igc")
 
@@ -112,8 +113,8 @@ class _Reader:
     def where(self, key: str) -> str:
         return f"{self.path}: {self.prefix}{key}"
 
-    def fail(self, key: str, problem: str) -> UsageError:
-        return UsageError(f"{self.where(key)}: {problem}")
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.where(key)}: {problem}")
 
     def table(self, key: str, *, required: bool = False) -> _Reader | None:
         value = self.data.get(key)
@@ -277,13 +278,13 @@ def load_config(path: Path) -> EditorConfig:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read the configuration file ({exc.strerror or exc})") from None
+        raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror or exc})") from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text") from None
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: invalid TOML ({exc})") from None
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
     reader = _Reader(path, data)
     reader.unknown_keys(
         {"editor", "mapping", "environments", "expected_deviations", "sas_egress_ips", "pki", "igc_ca_dir"}

@@ -26,14 +26,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from recette_sas.environments import UsageError
+from recette_sas.errors import CertificateFileError
 from recette_sas.pki.profile import is_ca
 
 MAX_FILE_BYTES = 1024 * 1024
 CLI_PASSWORD_HINT = "give --password-env NAME"
 
 
-class CredentialError(UsageError):
+class CredentialError(CertificateFileError):
     """A certificate or key file the suite cannot use: one line naming the file and the problem."""
 
 

@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from recette_sas.errors import RecetteSasError
 from recette_sas.identity import signature_valid, signed_by
 
 CLOCK_SKEW: Final = timedelta(minutes=5)
@@ -52,7 +53,7 @@ Fetch = Callable[..., bytes]
 """``fetch(url, *, body=None, content_type="", accept="", timeout=..., max_bytes=...)``: see ``fetch``."""
 
 
-class RevocationProblem(Exception):
+class RevocationProblem(RecetteSasError):
     """The CRL or OCSP answer proves nothing about the certificate; the message says why (one line)."""
 
 

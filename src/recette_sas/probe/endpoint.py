@@ -12,6 +12,8 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
+from recette_sas.errors import RecetteSasError
+
 
 class TlsVersion(enum.StrEnum):
     SSLv3 = "SSLv3"
@@ -29,7 +31,7 @@ LEGACY_VERSIONS = frozenset({TlsVersion.SSLv3, TlsVersion.TLSv1, TlsVersion.TLSv
 """The versions that need ``LEGACY_CIPHERS`` to be offered at all."""
 
 
-class ProbeSetupError(Exception):
+class ProbeSetupError(RecetteSasError):
     """The probe cannot be configured as asked: the attempt is a PROBE_FAULT, never a refusal."""
 
 

@@ -32,6 +32,7 @@ from recette_sas.environments import (
     editor_environments,
     trusted_hierarchy,
 )
+from recette_sas.errors import RecetteSasError
 
 if TYPE_CHECKING:
     from recette_sas.pki.export import ExportLayout
@@ -51,7 +52,7 @@ _PCRE_META = frozenset("\\^$.|?*+()[]{}")
 _FORBIDDEN_DN_CHARS = frozenset('"\\%$\n\r\t\0')
 
 
-class TemplateError(Exception):
+class TemplateError(RecetteSasError):
     """A template names a placeholder nobody fills, or a value cannot be written safely."""
 
 
@@ -328,7 +329,7 @@ def render_snippets(layout: ExportLayout, *, mapping: Mapping, responder_url: st
 # --- running ------------------------------------------------------------------------------------------
 
 
-class TerminatorError(Exception):
+class TerminatorError(RecetteSasError):
     """The terminator refused its configuration or did not come up; the message carries its own words."""
 
 
