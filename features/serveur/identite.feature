@@ -12,7 +12,7 @@ Fonctionnalité: Le CN et l'OU du certificat sont ceux de SAS pour l'environneme
     Quand elle appelle le flux
     Alors l'appel est refusé
 
-    @SRV-CN @bloquant
+    @SRV-CN @SRV-CN-01 @bloquant
     Exemples: CN
       | défaut       |
       | mauvais-cn   |
@@ -21,25 +21,25 @@ Fonctionnalité: Le CN et l'OU du certificat sont ceux de SAS pour l'environneme
       | deux-cn      |
       | nom-dans-san |
 
-    @SRV-OU @bloquant
+    @SRV-OU @SRV-OU-01 @bloquant
     Exemples: OU
       | défaut     |
       | mauvais-ou |
 
-    @REC-CN-CASSE @recommande
+    @REC-CN-CASSE @REC-CN-CASSE-01 @recommande
     Exemples: casse et espaces
       | défaut          |
       | cn-casse        |
       | cn-espace-debut |
       | cn-espace-fin   |
 
-  @SRV-CORRESPONDANCE @bloquant
+  @SRV-CORRESPONDANCE @SRV-CORRESPONDANCE-01 @bloquant
   Scénario: Le certificat SAS d'un autre environnement n'est accepté que si la correspondance l'exige
     Soit la plateforme SAS présente un certificat « autre-environnement »
     Quand elle appelle le flux
     Alors l'appel est accepté si la correspondance des environnements l'exige, refusé sinon
 
-  @SRV-IDENTITE-TLS @bloquant
+  @SRV-IDENTITE-TLS @SRV-IDENTITE-TLS-01 @bloquant
   Scénario: Des en-têtes d'identité forgés ne remplacent pas le certificat
     Soit la plateforme SAS présente un certificat « mauvais-cn »
     Et la requête porte des en-têtes d'identité forgés au nom de SAS

@@ -8,13 +8,13 @@ Fonctionnalité: Versions de TLS acceptées par le serveur de l'éditeur
     Soit le serveur de l'éditeur qui répond à l'environnement ANS
     Et la plateforme SAS présente son certificat valide avec l'autorité intermédiaire
 
-  @SRV-TLS @bloquant
+  @SRV-TLS @SRV-TLS-01 @bloquant
   Scénario: TLS 1.2 est accepté
     Soit la plateforme SAS ne propose que TLS 1.2
     Quand elle appelle le flux
     Alors l'appel est accepté avec une réponse FHIR
 
-  @SRV-TLS @bloquant
+  @SRV-TLS @SRV-TLS-02 @bloquant
   Plan du scénario: Une version de TLS antérieure à 1.2 est refusée
     Soit la plateforme SAS ne propose que <version>
     Quand elle appelle le flux
@@ -27,13 +27,13 @@ Fonctionnalité: Versions de TLS acceptées par le serveur de l'éditeur
       | TLS 1.0 |
       | TLS 1.1 |
 
-  @REC-SSL3 @recommande
+  @REC-SSL3 @REC-SSL3-01 @recommande
   Scénario: SSL 3.0 est refusé
     Soit la plateforme SAS ne propose que SSL 3.0
     Quand elle appelle le flux
     Alors l'appel est refusé, ou la sonde dit pourquoi SSL 3.0 n'est pas testable
 
-  @REC-TLS13 @recommande
+  @REC-TLS13 @REC-TLS13-01 @recommande
   Scénario: TLS 1.3 est disponible
     Soit la plateforme SAS ne propose que TLS 1.3
     Quand elle appelle le flux
