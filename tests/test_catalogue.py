@@ -37,6 +37,8 @@ NON_REQUIREMENT_TAGS = {
     "live",
     "igc",
     "ip",
+    "correspondance_partagee",
+    "correspondance_separee",
     *LEVELS,
 }
 CHECK_ID = re.compile(r"(?P<requirement>[A-Z]{3}-[A-Z0-9-]+)-(?P<number>\d{2})")

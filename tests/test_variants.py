@@ -29,7 +29,8 @@ VALIDITY = "SRV-VALIDITE-01"
 PROFILE = "REC-PROFIL-01"
 CRYPTO = "REC-CRYPTO-01"
 OLD_TLS = "SRV-TLS-02"
-OTHER_ENV = "SRV-CORRESPONDANCE-01"
+OTHER_ENV = "SRV-CORRESPONDANCE-01"  # refused where the editor environment does not serve the other one
+OTHER_ENV_SERVED = "SRV-CORRESPONDANCE-02"  # accepted where it does (simplified mapping only)
 HEADERS = "SRV-IDENTITE-TLS-01"
 OTHER_H = "SRV-HIERARCHIE-01"
 REVOKED = "SRV-REVOCATION-01"
@@ -200,8 +201,34 @@ def test_simplified_mapping_accepts_the_other_test_subject_in_preproduction(
         pytester, warm_cache, "-m", "serveur and SRV-CORRESPONDANCE", "--sas-mapping=simplifie"
     )
     assert outcome.ret == 0
-    assert by_status(summary) == {"passed": {OTHER_ENV}}
+    assert by_status(summary) == {"passed": {OTHER_ENV, OTHER_ENV_SERVED}}
     assert summary["totals"]["passed"] == 6
+    # Each claim exists only where it applies: acceptance where the editor's pre-production serves both
+    # ANS test environments, refusal for production; neither is generated (nor skipped) elsewhere.
+    where: dict[str, set[str]] = {}
+    for result in summary["results"]:
+        where.setdefault(result["check"], set()).add(ans_env_of(result))
+    assert where == {OTHER_ENV_SERVED: {"recette", "preproduction"}, OTHER_ENV: {"production"}}
+
+
+def test_one_to_one_mapping_has_no_acceptance_of_another_environment(pytester: pytest.Pytester) -> None:
+    """In one-to-one mapping no editor environment serves two ANS environments: the acceptance check is
+    not generated at all (not skipped), the refusal runs everywhere."""
+    collected = {}
+    for marker in ("SRV-CORRESPONDANCE", "SRV-CORRESPONDANCE-01"):
+        outcome = pytester.runpytest_subprocess(
+            str(ROOT / "features"),
+            f"--rootdir={ROOT}",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--collect-only",
+            "-q",
+            "-m",
+            marker,
+        )
+        collected[marker] = sorted(line for line in outcome.stdout.lines if "::" in line)
+    assert len(collected["SRV-CORRESPONDANCE"]) == 6  # three environments × two flows
+    assert collected["SRV-CORRESPONDANCE-01"] == collected["SRV-CORRESPONDANCE"]
 
 
 def test_collect_only_selects_one_environment_matrix(pytester: pytest.Pytester) -> None:

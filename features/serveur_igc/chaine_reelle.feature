@@ -4,9 +4,10 @@ Fonctionnalité: Serveur réel : l'éditeur fait confiance à la vraie chaîne I
   Sur un environnement réel, seul SAS détient la clé de son certificat : le contrôle positif ne peut pas
   être un appel accepté. Les certificats authentiques dont dispose l'éditeur ne portent jamais le sujet de
   SAS : un refus de la hiérarchie ou de la révocation n'est donc retenu que s'il vient de la vérification
-  de la chaîne (alerte TLS, ou réponse HTTP de vérification de certificat), pas du contrôle du sujet. Il est remplacé par un contrôle d'accessibilité : le serveur répond en TLS,
-  demande un certificat client et annonce l'autorité intermédiaire IGC Santé de l'environnement. Un refus
-  n'est retenu qu'après ce contrôle, sur la même cible, pendant la même exécution.
+  de la chaîne (alerte TLS, ou réponse HTTP de vérification de certificat), pas du contrôle du sujet.
+  Le contrôle positif est remplacé par un contrôle d'accessibilité : le serveur répond en TLS, demande un
+  certificat client et annonce l'autorité intermédiaire IGC Santé de l'environnement. Un refus n'est
+  retenu qu'après ce contrôle, sur la même cible, pendant la même exécution.
 
   Contexte:
     Soit le serveur réel de l'éditeur qui répond à l'environnement ANS
@@ -56,9 +57,7 @@ Fonctionnalité: Serveur réel : l'éditeur fait confiance à la vraie chaîne I
     Soit la plateforme SAS présente le certificat IGC Santé authentique de l'éditeur
     Et la plateforme SAS ne propose que <version>
     Quand elle appelle le flux
-    Alors l'appel est refusé
-    Et la sonde a réellement proposé <version>
-    Et la poignée de main en <version> n'a pas abouti
+    Alors la version <version> est refusée pendant la poignée de main
 
     Exemples:
       | version |

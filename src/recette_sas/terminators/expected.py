@@ -31,7 +31,10 @@ CN = "SRV-CN-01"
 OU = "SRV-OU-01"
 CN_CASE = "REC-CN-CASSE-01"
 OTHER_ENV = "SRV-CORRESPONDANCE-01"
-"""Another ANS environment's SAS certificate: refused, unless the mapping makes the editor environment serve it."""
+"""Another ANS environment's SAS certificate is refused (where the editor environment does not serve it)."""
+OTHER_ENV_SERVED = "SRV-CORRESPONDANCE-02"
+"""The other ANS environment's SAS certificate is accepted (only where the mapping makes one editor
+environment serve both: simplified mapping, editor pre-production)."""
 HEADERS = "SRV-IDENTITE-TLS-01"
 
 
