@@ -1,8 +1,8 @@
 """Steps of the client role: the editor's software calls a (mock or real) SAS platform.
 
-Given steps choose the platform, When steps make the client run (one exchange per environment and
-platform per run, see ``ClientSession``) and return the frozen record, Then steps only assert
-through ``recette_sas.client.rules``.
+The exchange is context, not the action under test: Given steps make the client run against the platform
+they name (one exchange per environment and platform per run, see ``ClientSession``) and return the frozen
+record; Then steps only assert through ``recette_sas.client.rules``.
 """
 
 from __future__ import annotations
@@ -59,34 +59,40 @@ def _(client_session: ClientSession, ans_env: str) -> ClientSession:
     return client_session
 
 
-@given("une plateforme SAS simulée qui se comporte normalement", target_fixture="plateforme")
-def _() -> MockMode:
-    return MockMode.NORMAL
-
-
-@given(
-    parsers.parse("une plateforme SAS simulée dont le certificat serveur est « {anomalie} »"),
-    target_fixture="plateforme",
-)
-def _(anomalie: str) -> MockMode:
-    return MockMode.parse(anomalie)
-
-
-@given("une plateforme SAS simulée qui ne parle que TLS 1.0 et TLS 1.1", target_fixture="plateforme")
-def _() -> MockMode:
-    return MockMode.LEGACY_TLS
-
-
-# -- When -------------------------------------------------------------------------------------------------------
-
-
-@when("le logiciel crée puis met à jour un rendez-vous", target_fixture="echange")
-def _(logiciel: ClientSession, ans_env: str, plateforme: MockMode) -> Exchange:
+def _exchange(logiciel: ClientSession, ans_env: str, plateforme: MockMode) -> Exchange:
     exchange = logiciel.exchange(ans_env, plateforme)
     if exchange.control is not None:
         _attach_exchange(exchange.control, name="contrôle positif (plateforme normale)")
     _attach_exchange(exchange, name=f"échange (plateforme {plateforme.value})")
     return exchange
+
+
+@given(
+    "le logiciel a créé puis mis à jour un rendez-vous auprès d'une plateforme SAS simulée normale",
+    target_fixture="echange",
+)
+def _(logiciel: ClientSession, ans_env: str) -> Exchange:
+    return _exchange(logiciel, ans_env, MockMode.NORMAL)
+
+
+@given(
+    parsers.parse(
+        "le logiciel a tenté de créer puis de mettre à jour un rendez-vous auprès d'une plateforme SAS simulée "
+        "dont le certificat serveur est « {anomalie} »"
+    ),
+    target_fixture="echange",
+)
+def _(logiciel: ClientSession, ans_env: str, anomalie: str) -> Exchange:
+    return _exchange(logiciel, ans_env, MockMode.parse(anomalie))
+
+
+@given(
+    "le logiciel a tenté de créer puis de mettre à jour un rendez-vous auprès d'une plateforme SAS simulée "
+    "qui ne parle que TLS 1.0 et TLS 1.1",
+    target_fixture="echange",
+)
+def _(logiciel: ClientSession, ans_env: str) -> Exchange:
+    return _exchange(logiciel, ans_env, MockMode.LEGACY_TLS)
 
 
 # -- Then: certificate ---------------------------------------------------------------------------------------------

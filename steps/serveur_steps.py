@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import allure
 import pytest
 from pytest_bdd import given, parsers, when
 
 from fixtures.targets import ConfiguredTargets, EmbeddedTargets
 from recette_sas.environments import get_environment
 from recette_sas.identity import Identity
-from recette_sas.pki.catalogue import Defect
+from recette_sas.pki.catalogue import DEFECT_DESCRIPTIONS, Defect
 from recette_sas.pki.store import Pki
 from recette_sas.probe.endpoint import HttpRequest, TlsVersion
 from recette_sas.server.flows import flow_request, forged_identity_headers, update_request
@@ -19,7 +20,7 @@ from recette_sas.server.rules import Cause, defect_causes
 from recette_sas.server.targets import Target, TargetSession
 from recette_sas.verdict import Attempt
 
-from .evidence import attach_attempt
+from .evidence import attach_attempt, attach_text
 
 TLS_VERSIONS = {
     "SSL 3.0": TlsVersion.SSLv3,
@@ -74,7 +75,11 @@ def _() -> Presentation:
 
 @given(parsers.parse("la plateforme SAS présente un certificat « {defaut} »"), target_fixture="presentation")
 def _(pki: Pki, ans_env: str, defaut: str) -> Presentation:
+    """The report says in words what is wrong with the certificate, not only the defect's short name."""
     defect = Defect.parse(defaut)
+    description = DEFECT_DESCRIPTIONS[defect]
+    attach_text("défaut du certificat", f"« {defect.value} » : {description}")
+    allure.dynamic.parameter("défaut du certificat", description, excluded=True)
     return Presentation(identity=pki.identity(ans_env, defect), defects=defect_causes(defect.value))
 
 

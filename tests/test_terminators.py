@@ -6,9 +6,11 @@ then runs the server features against them in a separate pytest process (as an e
 ``--sas-config``) and reads ``summary.json``. Terminators are stopped by the PID the test started.
 
 - reference configurations: every scenario of the three environments passes, except SSL 3.0 (not
-  testable with this OpenSSL) and the advisory warnings documented in ``mutants.REFERENCE_WARNINGS``;
-- mutants (one environment each): the EXACT sets of failed, warning and broken scenarios; everything
+  testable with this OpenSSL) and the advisory warnings documented in ``expected.REFERENCE_WARNINGS``;
+- mutants (one environment each): the EXACT sets of failed, warning and broken checks; everything
   else passes, so no negative passes for a wrong reason and no positive control breaks silently;
+
+Scenarios are keyed by the ``check`` field of ``summary.json`` (``SRV-CN-01[cn-prefixe]``), never by title.
 - ``terminators/README.md`` is generated from what the run measured, and must equal the committed file.
 
 A missing terminator binary skips its cases with the reason on a developer's machine and fails them
@@ -32,13 +34,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_bdd.scenario import make_python_name
 
 from recette_sas.environments import Mapping, accepted_subjects, editor_environments
 from recette_sas.pki.export import ExportLayout
 from recette_sas.pki.store import Pki
+from recette_sas.terminators import expected as ex
 from recette_sas.terminators import mutants as mt
+from recette_sas.terminators import readme
 from recette_sas.terminators.export import export_with_snippets
+from recette_sas.terminators.mutation import MutationContext
 from recette_sas.terminators.render import (
     TERMINATORS,
     Placement,
@@ -91,6 +95,14 @@ class Case:
             return f"{self.terminator}-{self.mutant.name}"
         return f"{self.terminator}-reference-{self.mapping.value}"
 
+    @property
+    def matrix(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(positive, negative) checks of this case's matrix: in simplified mapping the editor's
+        pre-production serves both ANS test environments, so the other one's certificate is accepted."""
+        if self.mapping is Mapping.SIMPLIFIED:
+            return ex.POSITIVES | {ex.OTHER_ENV_SERVED}, ex.NEGATIVES - {ex.OTHER_ENV}
+        return ex.POSITIVES, ex.NEGATIVES
+
 
 REFERENCE_CASES = [Case(t, Mapping.ONE_TO_ONE, editor_environments(Mapping.ONE_TO_ONE)) for t in TERMINATORS]
 SIMPLIFIED_CASES = [Case(t, Mapping.SIMPLIFIED, ("preproduction",)) for t in TERMINATORS]
@@ -104,12 +116,12 @@ class Measured:
 
     case: Case
     statuses: dict[str, dict[str, str]] = field(default_factory=dict)
-    """ANS environment -> scenario key -> status (passed, failed, warning, broken, skipped)."""
+    """ANS environment -> check key -> status (passed, failed, warning, broken, skipped)."""
     messages: dict[str, str] = field(default_factory=dict)
     attempts: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
-    """(ANS environment, flow, scenario key) -> the attempt the scenario judged."""
-    infos: dict[str, mt.ScenarioInfo] = field(default_factory=dict)
-    """scenario key -> its title, example value and requirement id (from the Allure results)."""
+    """(ANS environment, flow, check key) -> the attempt the scenario judged."""
+    infos: dict[str, readme.ScenarioInfo] = field(default_factory=dict)
+    """check key -> its check id, example value, requirement id and title (from the Allure results)."""
     seconds: float = 0.0
     returncode: int | None = None
     output: str = ""
@@ -136,19 +148,15 @@ class Measured:
 
 
 _SEVERITY = ["passed", "skipped", "deviation", "warning", "failed", "broken"]
-_NODE = re.compile(r".*::test_(?P<name>[^\[]+)\[(?P<env>[a-z]+)-(?P<flow>[a-z]+)(?:-(?P<example>.+))?\]")
+_PARAMS = re.compile(r".*::test_[^\[]+\[(?P<env>[a-z]+)-(?P<flow>[a-z]+)(?:-.+)?\]")
 
 
-def scenario_key(nodeid: str) -> tuple[str, str, str]:
-    """``…::test_x[preproduction-agregation-mauvais-cn]`` -> (``preproduction``, ``agregation``, ``x[mauvais-cn]``).
-
-    pytest-bdd suffixes ``_1`` to a title another feature already used; the key is the title's.
-    """
-    match = _NODE.fullmatch(nodeid)
-    assert match, nodeid
-    name = re.sub(r"_\d+$", "", match["name"])
-    key = name + (f"[{match['example']}]" if match["example"] else "")
-    return match["env"], match["flow"], key
+def scenario_key(result: dict[str, Any]) -> tuple[str, str, str]:
+    """A summary result -> (ANS environment, flow, check key): the key is the result's ``check`` field
+    (``SRV-CN-01[mauvais-cn]``); only the parameters come from the node id."""
+    match = _PARAMS.fullmatch(result["test"])
+    assert match and result.get("check"), result
+    return match["env"], match["flow"], result["check"]
 
 
 def _read_allure(results: Path, measured: Measured) -> None:
@@ -156,10 +164,12 @@ def _read_allure(results: Path, measured: Measured) -> None:
         data = json.loads(path.read_text())
         title = data.get("fullName", "").split(":", 1)[-1]
         params = {p["name"]: p["value"].strip("'") for p in data.get("parameters", [])}
-        example = next((v for k, v in params.items() if k not in ("ans_env", "flow")), None)
-        key = make_python_name(title) + (f"[{example}]" if example else "")
         labels = {label["name"]: label["value"] for label in data.get("labels", [])}
-        measured.infos[key] = mt.ScenarioInfo(title, example or "", labels.get("exigence", ""))
+        key = labels["controle"]
+        check, _, example = key.partition("[")
+        measured.infos[key] = readme.ScenarioInfo(
+            check, example.removesuffix("]"), labels.get("exigence", ""), title
+        )
         for step in data.get("steps", []):
             for attachment in step.get("attachments", []):
                 if attachment.get("name") == "tentative":
@@ -255,7 +265,7 @@ def run_case(case: Case, slot: Slot, cache: Path, case_dir: Path) -> Measured:
                     ),
                 )
                 if case.mutant is not None:
-                    context = mt.MutationContext(case.terminator, env, case.mapping, layout, run_dir)
+                    context = MutationContext(case.terminator, env, case.mapping, layout, run_dir)
                     text = mt.apply(case.mutant, text, context)
                 config = run_dir / f"{case.terminator}{spec.suffix}"
                 config.write_text(text)
@@ -313,7 +323,7 @@ def _run_features(
     summary = json.loads((results.parent / "summary.json").read_text())
     seen: dict[tuple[str, str, str], str] = {}
     for result in summary["results"]:
-        ans_env, flow, key = scenario_key(result["test"])
+        ans_env, flow, key = scenario_key(result)
         first = seen.setdefault((ans_env, flow, key), result["test"])
         assert first == result["test"], f"two scenarios share the key {key}: {first} and {result['test']}"
         # One status per scenario and environment, over both flows: the worse one, so a flow that
@@ -370,17 +380,18 @@ def _measure(campaign: Campaign, case: Case) -> Measured:
 
 
 def _assert_reference(measured: Measured) -> None:
-    warnings = mt.REFERENCE_WARNINGS[measured.case.terminator]
+    warnings = ex.REFERENCE_WARNINGS[measured.case.terminator]
+    positives, negatives = measured.case.matrix
     assert set(measured.statuses) >= set(measured.case.envs), measured.explain()
     for env in measured.statuses:
         statuses = measured.by_status(env)
         assert statuses.get("failed", set()) == set(), measured.explain()
         assert statuses.get("broken", set()) == set(), measured.explain()
         assert statuses.get("warning", set()) == warnings, measured.explain()
-        assert statuses.get("skipped", set()) == mt.SKIPPED, measured.explain()
-        assert statuses["passed"] >= mt.POSITIVES
-        # The whole look-alike matrix ran in this environment: every positive and negative scenario.
-        assert set(measured.statuses[env]) >= mt.POSITIVES | mt.NEGATIVES | mt.SKIPPED
+        assert statuses.get("skipped", set()) == ex.SKIPPED, measured.explain()
+        assert statuses["passed"] >= positives
+        # Exactly the look-alike matrix ran in this environment: every positive and negative check.
+        assert set(measured.statuses[env]) == positives | negatives | ex.SKIPPED, measured.explain()
     assert measured.returncode == 0, measured.explain()
 
 
@@ -400,7 +411,8 @@ def test_reference_configuration_in_simplified_mapping_accepts_both_test_subject
     measured = _measure(campaign, case)
     assert set(measured.statuses) == {"recette", "preproduction"}  # both ANS test environments call it
     _assert_reference(measured)
-    assert all(measured.statuses[env][mt.OTHER_ENV] == "passed" for env in measured.statuses)
+    assert all(measured.statuses[env][ex.OTHER_ENV_SERVED] == "passed" for env in measured.statuses)
+    assert all(ex.OTHER_ENV not in measured.statuses[env] for env in measured.statuses)
 
 
 @pytest.mark.parametrize("case", MUTANT_CASES, ids=lambda c: c.id)
@@ -418,14 +430,15 @@ def test_each_mutant_is_caught_by_its_scenarios_and_no_negative_passes_wrongly(
     assert statuses.get("failed", set()) == expected.failed, measured.explain()
     assert statuses.get("warning", set()) == expected.warning, measured.explain()
     assert statuses.get("broken", set()) == expected.broken, measured.explain()
-    assert statuses.get("skipped", set()) == mt.SKIPPED, measured.explain()
-    assert set(measured.statuses[env]) >= mt.POSITIVES | mt.NEGATIVES | mt.SKIPPED  # the whole matrix ran
+    assert statuses.get("skipped", set()) == ex.SKIPPED, measured.explain()
+    positives, negatives = case.matrix
+    assert set(measured.statuses[env]) == positives | negatives | ex.SKIPPED  # exactly the whole matrix ran
     if mutant.refuses_everyone:
         # The positive control failed, so no refusal was credited: no negative passed.
-        assert statuses.get("passed", set()) & mt.NEGATIVES == set()
+        assert statuses.get("passed", set()) & negatives == set()
         assert "positive control did not pass" in " ".join(measured.messages.values())
     else:
-        assert statuses["passed"] >= mt.POSITIVES, measured.explain()
+        assert statuses["passed"] >= positives, measured.explain()
     assert measured.returncode == (1 if expected.failed or expected.broken else 0), measured.explain()
 
 
@@ -447,30 +460,30 @@ def test_readme_is_generated_from_the_run(campaign: Campaign) -> None:
 
 
 def render_readme(campaign: Campaign) -> str:
-    infos: dict[str, mt.ScenarioInfo] = {}
+    infos: dict[str, readme.ScenarioInfo] = {}
     for measured in campaign.measured.values():
         infos.update(measured.infos)
-    reference: dict[str, mt.RunSummary] = {}
+    reference: dict[str, readme.RunSummary] = {}
     refusals: dict[str, dict[str, str]] = {}
     for case in REFERENCE_CASES:
         measured = campaign.measured[case.id]
-        reference[case.terminator] = mt.RunSummary.of(
+        reference[case.terminator] = readme.RunSummary.of(
             {
                 status: set().union(*(measured.by_status(env).get(status, set()) for env in case.envs))
                 for status in ("failed", "warning", "broken")
             }
         )
         refusals[case.terminator] = {
-            key: mt.describe_attempt(attempt)
+            key: readme.describe_attempt(attempt)
             for (env, flow, key), attempt in measured.attempts.items()
             if env == "preproduction" and flow == "agregation"
         }
     measured_mutants = [
-        (case.mutant, mt.RunSummary.of(campaign.measured[case.id].by_status(case.envs[0])))
+        (case.mutant, readme.RunSummary.of(campaign.measured[case.id].by_status(case.envs[0])))
         for case in MUTANT_CASES
         if case.mutant is not None
     ]
-    return mt.render_readme(
+    return readme.render_readme(
         reference=reference,
         refusals=refusals,
         mutants=measured_mutants,
@@ -519,7 +532,7 @@ def test_every_mutant_applies_to_its_reference_configuration(tmp_path: Path, pki
             responder_url=pki.responder_url,
             placement=placement,
         )
-        context = mt.MutationContext(mutant.terminator, mutant.env, Mapping.ONE_TO_ONE, layout, tmp_path)
+        context = MutationContext(mutant.terminator, mutant.env, Mapping.ONE_TO_ONE, layout, tmp_path)
         changed = mt.apply(mutant, text, context)
         assert changed != text
         assert "{{" not in changed

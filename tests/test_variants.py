@@ -19,43 +19,44 @@ pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Scenario keys: test function name (without "test_") and the Examples value, environment and flow stripped.
-IDENTITY = "un_certificat_igc_santé_qui_nest_pas_celui_de_sas_est_refusé"
-NOT_IGC = "un_certificat_au_sujet_de_sas_qui_nest_pas_signé_par_ligc_santé_est_refusé"
-VALIDITY = "un_certificat_hors_de_sa_période_de_validité_est_refusé"
-PROFILE = "un_certificat_qui_na_pas_le_profil_auth_cli_est_refusé"
-CRYPTO = "un_certificat_à_la_cryptographie_faible_est_refusé"
-OLD_TLS = "une_version_de_tls_antérieure_à_12_est_refusée"
-OTHER_ENV = "le_certificat_sas_dun_autre_environnement_nest_accepté_que_si_la_correspondance_lexige"
-HEADERS = "des_entêtes_didentité_forgés_ne_remplacent_pas_le_certificat"
-OTHER_H = "le_sujet_de_sas_signé_par_lautre_hiérarchie_igc_santé_est_refusé"
-REVOKED = "un_certificat_révoqué_dans_la_crl_et_pour_locsp_est_refusé"
-REVOKED_OCSP = "un_certificat_révoqué_depuis_la_dernière_crl_est_refusé"
+# Check keys: the ``check`` field of each summary result (docs/requirements.toml ``checks``, plus the first
+# Examples column for an outline); nothing here depends on a scenario's title.
+CN = "SRV-CN-01"
+OU = "SRV-OU-01"
+CN_CASE = "REC-CN-CASSE-01"
+NOT_IGC = "SRV-AC-IGC-01"
+VALIDITY = "SRV-VALIDITE-01"
+PROFILE = "REC-PROFIL-01"
+CRYPTO = "REC-CRYPTO-01"
+OLD_TLS = "SRV-TLS-02"
+OTHER_ENV = "SRV-CORRESPONDANCE-01"  # refused where the editor environment does not serve the other one
+OTHER_ENV_SERVED = "SRV-CORRESPONDANCE-02"  # accepted where it does (simplified mapping only)
+HEADERS = "SRV-IDENTITE-TLS-01"
+OTHER_H = "SRV-HIERARCHIE-01"
+REVOKED = "SRV-REVOCATION-01"
+REVOKED_OCSP = "REC-OCSP-01"
 
-IGC_CN = "le_certificat_igc_santé_authentique_de_léditeur_qui_nest_pas_celui_de_sas_est_refusé"
-IGC_FORGED = {
-    f"un_certificat_forgé_au_sujet_exact_de_sas_est_refusé[{d}]" for d in ("auto-signe", "ac-imposteur")
-}
-IGC_OTHER_H = "un_certificat_igc_santé_de_lautre_hiérarchie_est_refusé"
-IGC_REVOKED = "un_certificat_igc_santé_de_test_révoqué_est_refusé"
-IGC_CA_NAMES = "le_serveur_annonce_lautorité_igc_santé_de_lenvironnement_et_aucune_de_lautre_hiérarchie"
-IGC_TLS = {f"une_version_de_tls_antérieure_à_12_est_refusée_par_le_serveur_réel[TLS 1.{n}]" for n in (0, 1)}
+IGC_CN = "SRV-CN-02"
+IGC_FORGED = {f"SRV-AC-IGC-02[{d}]" for d in ("auto-signe", "ac-imposteur")}
+IGC_OTHER_H = "SRV-HIERARCHIE-03"
+IGC_REVOKED = "SRV-REVOCATION-02"
+IGC_CA_NAMES = "SRV-HIERARCHIE-02"
+IGC_TLS = {f"SRV-TLS-03[TLS 1.{n}]" for n in (0, 1)}
+SSL3 = "REC-SSL3-01"
 NOT_TESTABLE_HERE = {
-    "ssl_30_est_refusé",  # this OpenSSL has no SSL 3.0: said, not passed
-    "ladresse_ip_sortante_de_sas_figure_dans_la_liste_déclarée",  # no allow-list on the embedded targets
-    "le_serveur_ne_répond_pas_à_une_adresse_absente_de_la_liste_déclarée",
+    SSL3,  # this OpenSSL has no SSL 3.0: said, not passed
+    "SRV-IP-01",  # no allow-list on the embedded targets
+    "REC-IP-01",
 }
 
-CN_BLOCKING = {
-    f"{IDENTITY}[{d}]" for d in ("mauvais-cn", "cn-prefixe", "cn-suffixe", "deux-cn", "nom-dans-san")
-}
-CN_ADVISORY = {f"{IDENTITY}[{d}]" for d in ("cn-casse", "cn-espace-debut", "cn-espace-fin")}
+CN_BLOCKING = {f"{CN}[{d}]" for d in ("mauvais-cn", "cn-prefixe", "cn-suffixe", "deux-cn", "nom-dans-san")}
+CN_ADVISORY = {f"{CN_CASE}[{d}]" for d in ("cn-casse", "cn-espace-debut", "cn-espace-fin")}
 
 # variant -> (blocking failures, advisory warnings)
 EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "accepte-tout": (
         CN_BLOCKING
-        | {f"{IDENTITY}[mauvais-ou]", OTHER_ENV, HEADERS, OTHER_H, REVOKED}
+        | {f"{OU}[mauvais-ou]", OTHER_ENV, HEADERS, OTHER_H, REVOKED}
         | {f"{NOT_IGC}[{d}]" for d in ("auto-signe", "ac-imposteur", "ac-etrangere")}
         | {f"{VALIDITY}[{d}]" for d in ("expire", "pas-encore-valide")}
         | {IGC_CN, IGC_OTHER_H, IGC_REVOKED}
@@ -69,16 +70,16 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
         | {f"{CRYPTO}[{d}]" for d in ("rsa-1024", "sha1")},
     ),
     "ignore-cn": (CN_BLOCKING | {HEADERS}, CN_ADVISORY),
-    "ignore-ou": ({f"{IDENTITY}[mauvais-ou]"}, set()),
+    "ignore-ou": ({f"{OU}[mauvais-ou]"}, set()),
     "sans-controle-sujet": (
-        CN_BLOCKING | {f"{IDENTITY}[mauvais-ou]", OTHER_ENV, HEADERS, IGC_CN},
+        CN_BLOCKING | {f"{OU}[mauvais-ou]", OTHER_ENV, HEADERS, IGC_CN},
         CN_ADVISORY,
     ),
     "cn-sous-chaine": (
-        {f"{IDENTITY}[cn-prefixe]", f"{IDENTITY}[cn-suffixe]"},
-        CN_ADVISORY - {f"{IDENTITY}[cn-casse]"},
+        {f"{CN}[cn-prefixe]", f"{CN}[cn-suffixe]"},
+        CN_ADVISORY - {f"{CN_CASE}[cn-casse]"},
     ),
-    "cn-insensible-casse": (set(), {f"{IDENTITY}[cn-casse]"}),
+    "cn-insensible-casse": (set(), {f"{CN_CASE}[cn-casse]"}),
     "sans-revocation": ({REVOKED, IGC_REVOKED}, {REVOKED_OCSP}),
     "sans-ocsp": (set(), {REVOKED_OCSP}),
     "sans-profil": (set(), {f"{PROFILE}[feuille-ca]"}),
@@ -88,12 +89,11 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
 }
 
 
-def scenario_key(nodeid: str) -> str:
-    """``features/test_serveur.py::test_x[preproduction-agregation-mauvais-cn]`` -> ``x[mauvais-cn]``."""
-    match = re.fullmatch(r".*::test_(?P<name>[^\[]+)\[(?P<params>.*)\]", nodeid)
-    assert match, nodeid
-    rest = match["params"].split("-", 2)[2:]  # drop the environment and the flow
-    return f"{match['name']}[{rest[0]}]" if rest else match["name"]
+def ans_env_of(result: dict[str, Any]) -> str:
+    """The ANS environment parameter of a summary result (its identity is the ``check`` field)."""
+    match = re.fullmatch(r".*::test_[^\[]+\[(?P<env>[a-z]+)-.*\]", result["test"])
+    assert match, result["test"]
+    return match["env"]
 
 
 def run_suite(pytester: pytest.Pytester, pki_cache_dir: Path, *args: str) -> tuple[Any, dict[str, Any]]:
@@ -117,7 +117,8 @@ def run_suite(pytester: pytest.Pytester, pki_cache_dir: Path, *args: str) -> tup
 def by_status(summary: dict[str, Any]) -> dict[str, set[str]]:
     grouped: dict[str, set[str]] = {}
     for result in summary["results"]:
-        grouped.setdefault(result["status"], set()).add(scenario_key(result["test"]))
+        assert result["check"], result
+        grouped.setdefault(result["status"], set()).add(result["check"])
     return grouped
 
 
@@ -134,7 +135,7 @@ def test_reference_passes_the_whole_server_matrix(pytester: pytest.Pytester, war
     assert set(statuses) == {"passed", "skipped"}
     assert statuses["skipped"] == NOT_TESTABLE_HERE
     assert summary["totals"]["passed"] == 195 + 36  # look-alike matrix + real-chain scenarios
-    assert {r["test"].split("[")[1].split("-")[0] for r in summary["results"]} == {
+    assert {ans_env_of(r) for r in summary["results"]} == {
         "recette",
         "preproduction",
         "production",
@@ -167,7 +168,7 @@ def test_advisory_failures_fail_the_run_only_in_strict_mode(
     assert len(summary["warnings"]) == 2  # one per affected scenario: both flows of the CN-case check
     outcome, summary = run_suite(pytester, warm_cache, *args, "--sas-strict")
     assert outcome.ret == 1
-    assert by_status(summary)["failed"] == {f"{IDENTITY}[cn-casse]"}
+    assert by_status(summary)["failed"] == {f"{CN_CASE}[cn-casse]"}
 
 
 @pytest.mark.parametrize("variant", ["hors-service", "muet"])
@@ -184,7 +185,7 @@ def test_a_down_target_errors_everywhere_and_costs_one_timeout(
     )
     statuses = by_status(summary)
     assert set(statuses) == {"broken", "skipped"}, statuses.keys()  # nothing passes, nothing non-conformant
-    assert statuses["skipped"] == NOT_TESTABLE_HERE - {"ssl_30_est_refusé"}  # the IP checks never dial
+    assert statuses["skipped"] == NOT_TESTABLE_HERE - {SSL3}  # the IP checks never dial
     assert summary["verdict"] == "injoignable"
     assert outcome.ret == 3  # ExitCode.UNREACHABLE, from pytest itself
     assert [u["target"] for u in summary["unreachable_targets"]] == [
@@ -201,11 +202,37 @@ def test_simplified_mapping_accepts_the_other_test_subject_in_preproduction(
     pytester: pytest.Pytester, warm_cache: Path
 ) -> None:
     outcome, summary = run_suite(
-        pytester, warm_cache, "-m", "serveur", "--sas-mapping=simplifie", "-k", "autre_env"
+        pytester, warm_cache, "-m", "serveur and SRV-CORRESPONDANCE", "--sas-mapping=simplifie"
     )
     assert outcome.ret == 0
-    assert by_status(summary) == {"passed": {OTHER_ENV}}
+    assert by_status(summary) == {"passed": {OTHER_ENV, OTHER_ENV_SERVED}}
     assert summary["totals"]["passed"] == 6
+    # Each claim exists only where it applies: acceptance where the editor's pre-production serves both
+    # ANS test environments, refusal for production; neither is generated (nor skipped) elsewhere.
+    where: dict[str, set[str]] = {}
+    for result in summary["results"]:
+        where.setdefault(result["check"], set()).add(ans_env_of(result))
+    assert where == {OTHER_ENV_SERVED: {"recette", "preproduction"}, OTHER_ENV: {"production"}}
+
+
+def test_one_to_one_mapping_has_no_acceptance_of_another_environment(pytester: pytest.Pytester) -> None:
+    """In one-to-one mapping no editor environment serves two ANS environments: the acceptance check is
+    not generated at all (not skipped), the refusal runs everywhere."""
+    collected = {}
+    for marker in ("SRV-CORRESPONDANCE", "SRV-CORRESPONDANCE-01"):
+        outcome = pytester.runpytest_subprocess(
+            str(ROOT / "features"),
+            f"--rootdir={ROOT}",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--collect-only",
+            "-q",
+            "-m",
+            marker,
+        )
+        collected[marker] = sorted(line for line in outcome.stdout.lines if "::" in line)
+    assert len(collected["SRV-CORRESPONDANCE"]) == 6  # three environments × two flows
+    assert collected["SRV-CORRESPONDANCE-01"] == collected["SRV-CORRESPONDANCE"]
 
 
 def test_collect_only_selects_one_environment_matrix(pytester: pytest.Pytester) -> None:

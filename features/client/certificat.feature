@@ -8,39 +8,32 @@ Fonctionnalité: Le logiciel de l'éditeur présente son certificat IGC Santé A
 
   Contexte:
     Soit le logiciel de l'éditeur, client de la plateforme SAS de l'environnement ANS
-    Et une plateforme SAS simulée qui se comporte normalement
+    Et le logiciel a créé puis mis à jour un rendez-vous auprès d'une plateforme SAS simulée normale
 
-  @CLI-MTLS @bloquant
+  @CLI-MTLS @CLI-MTLS-01 @bloquant
   Scénario: Un certificat client est présenté à chaque requête
-    Quand le logiciel crée puis met à jour un rendez-vous
     Alors chaque requête du flux est accompagnée d'un certificat client
 
-  @CLI-HIERARCHIE @bloquant
+  @CLI-HIERARCHIE @CLI-HIERARCHIE-01 @bloquant
   Scénario: Le certificat est émis par l'autorité intermédiaire IGC Santé de l'environnement
-    Quand le logiciel crée puis met à jour un rendez-vous
     Alors le certificat présenté est émis par l'autorité intermédiaire IGC Santé de l'environnement
 
-  @CLI-CHAINE @recommande
+  @CLI-CHAINE @CLI-CHAINE-01 @recommande
   Scénario: L'autorité intermédiaire est envoyée avec le certificat
-    Quand le logiciel crée puis met à jour un rendez-vous
     Alors la chaîne présentée inclut l'autorité intermédiaire
 
-  @CLI-PROFIL @bloquant
+  @CLI-PROFIL @CLI-PROFIL-01 @bloquant
   Scénario: Le certificat a le profil AUTH_CLI
-    Quand le logiciel crée puis met à jour un rendez-vous
     Alors le certificat présenté a le profil AUTH_CLI
 
-  @CLI-VALIDITE @bloquant
+  @CLI-VALIDITE @CLI-VALIDITE-01 @bloquant
   Scénario: Le certificat est en cours de validité
-    Quand le logiciel crée puis met à jour un rendez-vous
     Alors le certificat présenté est en cours de validité
 
-  @CLI-EXPIRATION @recommande
+  @CLI-EXPIRATION @CLI-EXPIRATION-01 @recommande
   Scénario: Le certificat n'arrive pas à expiration dans les 30 jours
-    Quand le logiciel crée puis met à jour un rendez-vous
     Alors le certificat présenté reste valide plus de 30 jours
 
-  @CLI-REVOCATION @bloquant
+  @CLI-REVOCATION @CLI-REVOCATION-01 @bloquant
   Scénario: Le certificat n'est pas révoqué
-    Quand le logiciel crée puis met à jour un rendez-vous
     Alors le certificat présenté n'est pas révoqué

@@ -6,7 +6,7 @@ Fonctionnalité: La plateforme SAS réelle accepte le certificat de l'éditeur
   configuré, ou sans route vers la plateforme, la vérification est ignorée avec sa raison : jamais réussie,
   jamais échouée.
 
-  @CLI-LIVE @bloquant
+  @CLI-LIVE @CLI-LIVE-01 @bloquant
   Scénario: La plateforme SAS réelle ne refuse pas le certificat de l'éditeur
     Soit le certificat IGC Santé de l'éditeur pour l'environnement ANS
     Quand le logiciel de l'éditeur se présente à la plateforme SAS réelle

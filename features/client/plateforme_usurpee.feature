@@ -9,24 +9,22 @@ Fonctionnalité: Le logiciel de l'éditeur ne confie rien à une plateforme qu'i
     Soit le logiciel de l'éditeur, client de la plateforme SAS de l'environnement ANS
 
   Plan du scénario: Une plateforme au certificat serveur invalide ne reçoit aucune requête
-    Soit une plateforme SAS simulée dont le certificat serveur est « <anomalie> »
-    Quand le logiciel crée puis met à jour un rendez-vous
+    Soit le logiciel a tenté de créer puis de mettre à jour un rendez-vous auprès d'une plateforme SAS simulée dont le certificat serveur est « <anomalie> »
     Alors aucune requête ne parvient à cette plateforme
 
-    @CLI-SERVEUR @bloquant
+    @CLI-SERVEUR @CLI-SERVEUR-01 @bloquant
     Exemples: certificat expiré, pour un autre nom, ou non reconnu
       | anomalie    |
       | expire      |
       | mauvais-nom |
       | non-reconnu |
 
-    @CLI-SERVEUR-HIERARCHIE @bloquant
+    @CLI-SERVEUR-HIERARCHIE @CLI-SERVEUR-HIERARCHIE-01 @bloquant
     Exemples: certificat émis par l'autre hiérarchie IGC Santé
       | anomalie         |
       | autre-hierarchie |
 
-  @CLI-TLS @bloquant
+  @CLI-TLS @CLI-TLS-02 @bloquant
   Scénario: Une plateforme qui ne parle que TLS 1.0 et TLS 1.1 ne reçoit aucune requête
-    Soit une plateforme SAS simulée qui ne parle que TLS 1.0 et TLS 1.1
-    Quand le logiciel crée puis met à jour un rendez-vous
+    Soit le logiciel a tenté de créer puis de mettre à jour un rendez-vous auprès d'une plateforme SAS simulée qui ne parle que TLS 1.0 et TLS 1.1
     Alors aucune requête ne parvient à cette plateforme

@@ -6,19 +6,16 @@ Fonctionnalité: Création puis mise à jour d'un rendez-vous auprès de la plat
 
   Contexte:
     Soit le logiciel de l'éditeur, client de la plateforme SAS de l'environnement ANS
-    Et une plateforme SAS simulée qui se comporte normalement
+    Et le logiciel a créé puis mis à jour un rendez-vous auprès d'une plateforme SAS simulée normale
 
-  @creation_rdv @CLI-CREATION @bloquant
+  @creation_rdv @CLI-CREATION @CLI-CREATION-01 @bloquant
   Scénario: La création d'un rendez-vous parvient à la plateforme SAS
-    Quand le logiciel crée puis met à jour un rendez-vous
     Alors la plateforme SAS a reçu la création d'un rendez-vous valide
 
-  @maj_rdv @CLI-MAJ @bloquant
+  @maj_rdv @CLI-MAJ @CLI-MAJ-01 @bloquant
   Scénario: La mise à jour d'un rendez-vous parvient à la plateforme SAS
-    Quand le logiciel crée puis met à jour un rendez-vous
     Alors la plateforme SAS a reçu la mise à jour d'un rendez-vous valide
 
-  @maj_rdv @CLI-MAJ-IDENTIFIANT @bloquant
+  @maj_rdv @CLI-MAJ-IDENTIFIANT @CLI-MAJ-IDENTIFIANT-01 @bloquant
   Scénario: La mise à jour désigne le rendez-vous créé
-    Quand le logiciel crée puis met à jour un rendez-vous
     Alors la mise à jour désigne le rendez-vous créé

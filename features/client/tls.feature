@@ -6,14 +6,12 @@ Fonctionnalité: Le logiciel de l'éditeur appelle la plateforme SAS en TLS 1.2 
 
   Contexte:
     Soit le logiciel de l'éditeur, client de la plateforme SAS de l'environnement ANS
-    Et une plateforme SAS simulée qui se comporte normalement
+    Et le logiciel a créé puis mis à jour un rendez-vous auprès d'une plateforme SAS simulée normale
 
-  @CLI-TLS @bloquant
+  @CLI-TLS @CLI-TLS-01 @bloquant
   Scénario: La connexion est établie en TLS 1.2 ou plus récent
-    Quand le logiciel crée puis met à jour un rendez-vous
     Alors chaque requête du flux est reçue en TLS 1.2 ou plus récent
 
-  @CLI-SNI @bloquant
+  @CLI-SNI @CLI-SNI-01 @bloquant
   Scénario: Le nom de la plateforme SAS est annoncé
-    Quand le logiciel crée puis met à jour un rendez-vous
     Alors chaque requête du flux annonce le nom de la plateforme SAS

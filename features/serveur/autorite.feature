@@ -7,13 +7,13 @@ Fonctionnalité: Seuls les certificats de la bonne hiérarchie IGC Santé sont a
   Contexte:
     Soit le serveur de l'éditeur qui répond à l'environnement ANS
 
-  @SRV-MTLS @bloquant
+  @SRV-MTLS @SRV-MTLS-02 @bloquant
   Scénario: Un appel sans certificat client est refusé
     Soit la plateforme SAS ne présente aucun certificat
     Quand elle appelle le flux
     Alors l'appel est refusé
 
-  @SRV-AC-IGC @bloquant
+  @SRV-AC-IGC @SRV-AC-IGC-01 @bloquant
   Plan du scénario: Un certificat au sujet de SAS qui n'est pas signé par l'IGC Santé est refusé
     Soit la plateforme SAS présente un certificat « <défaut> »
     Quand elle appelle le flux
@@ -25,7 +25,7 @@ Fonctionnalité: Seuls les certificats de la bonne hiérarchie IGC Santé sont a
       | ac-imposteur |
       | ac-etrangere |
 
-  @SRV-HIERARCHIE @bloquant
+  @SRV-HIERARCHIE @SRV-HIERARCHIE-01 @bloquant
   Scénario: Le sujet de SAS signé par l'autre hiérarchie IGC Santé est refusé
     Soit la plateforme SAS présente un certificat « autre-hierarchie »
     Quand elle appelle le flux

@@ -8,13 +8,13 @@ Fonctionnalité: Contrôle positif : le serveur de l'éditeur accepte la platefo
   Contexte:
     Soit le serveur de l'éditeur qui répond à l'environnement ANS
 
-  @SRV-MTLS @bloquant
+  @SRV-MTLS @SRV-MTLS-01 @bloquant
   Scénario: Le certificat valide de SAS, envoyé avec son autorité intermédiaire, est accepté
     Soit la plateforme SAS présente son certificat valide avec l'autorité intermédiaire
     Quand elle appelle le flux
     Alors l'appel est accepté avec une réponse FHIR
 
-  @REC-CHAINE @recommande
+  @REC-CHAINE @REC-CHAINE-01 @recommande
   Scénario: Le certificat valide de SAS, envoyé sans son autorité intermédiaire, est accepté
     Soit la plateforme SAS présente son certificat valide sans l'autorité intermédiaire
     Quand elle appelle le flux

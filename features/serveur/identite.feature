@@ -12,7 +12,7 @@ Fonctionnalité: Le CN et l'OU du certificat sont ceux de SAS pour l'environneme
     Quand elle appelle le flux
     Alors l'appel est refusé
 
-    @SRV-CN @bloquant
+    @SRV-CN @SRV-CN-01 @bloquant
     Exemples: CN
       | défaut       |
       | mauvais-cn   |
@@ -21,25 +21,39 @@ Fonctionnalité: Le CN et l'OU du certificat sont ceux de SAS pour l'environneme
       | deux-cn      |
       | nom-dans-san |
 
-    @SRV-OU @bloquant
+    @SRV-OU @SRV-OU-01 @bloquant
     Exemples: OU
       | défaut     |
       | mauvais-ou |
 
-    @REC-CN-CASSE @recommande
+    @REC-CN-CASSE @REC-CN-CASSE-01 @recommande
     Exemples: casse et espaces
       | défaut          |
       | cn-casse        |
       | cn-espace-debut |
       | cn-espace-fin   |
 
-  @SRV-CORRESPONDANCE @bloquant
-  Scénario: Le certificat SAS d'un autre environnement n'est accepté que si la correspondance l'exige
+  @SRV-CORRESPONDANCE @SRV-CORRESPONDANCE-01 @bloquant @correspondance_separee
+  Scénario: Le certificat SAS d'un autre environnement ANS est refusé
+    Un environnement de l'éditeur n'accepte que le sujet SAS des environnements ANS qu'il sert. Ce
+    scénario n'existe que là où l'environnement de l'éditeur qui répond ne sert pas l'autre environnement
+    ANS : partout en correspondance un pour un, pour la production en correspondance simplifiée.
+    Ailleurs, le scénario suivant exige au contraire que ce certificat soit accepté.
     Soit la plateforme SAS présente un certificat « autre-environnement »
     Quand elle appelle le flux
-    Alors l'appel est accepté si la correspondance des environnements l'exige, refusé sinon
+    Alors l'appel est refusé
 
-  @SRV-IDENTITE-TLS @bloquant
+  @SRV-CORRESPONDANCE @SRV-CORRESPONDANCE-02 @bloquant @correspondance_partagee
+  Scénario: Le certificat SAS de l'autre environnement ANS servi par le même environnement de l'éditeur est accepté
+    En correspondance simplifiée, la pré-production de l'éditeur répond à la recette et à la
+    pré-production ANS : elle doit accepter le sujet SAS de l'une comme de l'autre. Ce scénario n'existe
+    que là (appels de la recette et de la pré-production ANS, correspondance simplifiée) ; partout
+    ailleurs, le scénario précédent exige un refus.
+    Soit la plateforme SAS présente un certificat « autre-environnement »
+    Quand elle appelle le flux
+    Alors l'appel est accepté avec une réponse FHIR
+
+  @SRV-IDENTITE-TLS @SRV-IDENTITE-TLS-01 @bloquant
   Scénario: Des en-têtes d'identité forgés ne remplacent pas le certificat
     Soit la plateforme SAS présente un certificat « mauvais-cn »
     Et la requête porte des en-têtes d'identité forgés au nom de SAS

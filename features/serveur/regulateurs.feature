@@ -7,7 +7,7 @@ Fonctionnalité: Gestion des comptes régulateurs
     Soit le serveur de l'éditeur qui répond à l'environnement ANS
     Et la plateforme SAS présente son certificat valide avec l'autorité intermédiaire
 
-  @SRV-MTLS @bloquant
+  @SRV-MTLS @SRV-MTLS-03 @bloquant
   Scénario: SAS met à jour un compte régulateur par son identifiant
     Quand elle met à jour un compte régulateur par son identifiant
     Alors l'appel est accepté avec une réponse FHIR

@@ -7,13 +7,13 @@ Fonctionnalité: Un certificat révoqué est refusé
   Contexte:
     Soit le serveur de l'éditeur qui répond à l'environnement ANS
 
-  @SRV-REVOCATION @bloquant
+  @SRV-REVOCATION @SRV-REVOCATION-01 @bloquant
   Scénario: Un certificat révoqué dans la CRL et pour l'OCSP est refusé
     Soit la plateforme SAS présente un certificat « revoque »
     Quand elle appelle le flux
     Alors l'appel est refusé
 
-  @REC-OCSP @recommande
+  @REC-OCSP @REC-OCSP-01 @recommande
   Scénario: Un certificat révoqué depuis la dernière CRL est refusé
     Soit la plateforme SAS présente un certificat « revoque-ocsp »
     Quand elle appelle le flux

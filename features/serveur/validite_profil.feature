@@ -7,7 +7,7 @@ Fonctionnalité: Validité et profil AUTH_CLI du certificat client
   Contexte:
     Soit le serveur de l'éditeur qui répond à l'environnement ANS
 
-  @SRV-VALIDITE @bloquant
+  @SRV-VALIDITE @SRV-VALIDITE-01 @bloquant
   Plan du scénario: Un certificat hors de sa période de validité est refusé
     Soit la plateforme SAS présente un certificat « <défaut> »
     Quand elle appelle le flux
@@ -18,7 +18,7 @@ Fonctionnalité: Validité et profil AUTH_CLI du certificat client
       | expire            |
       | pas-encore-valide |
 
-  @REC-PROFIL @recommande
+  @REC-PROFIL @REC-PROFIL-01 @recommande
   Plan du scénario: Un certificat qui n'a pas le profil AUTH_CLI est refusé
     Soit la plateforme SAS présente un certificat « <défaut> »
     Quand elle appelle le flux
@@ -31,7 +31,7 @@ Fonctionnalité: Validité et profil AUTH_CLI du certificat client
       | feuille-ca               |
       | signe-par-feuille        |
 
-  @REC-CRYPTO @recommande
+  @REC-CRYPTO @REC-CRYPTO-01 @recommande
   Plan du scénario: Un certificat à la cryptographie faible est refusé
     Soit la plateforme SAS présente un certificat « <défaut> »
     Quand elle appelle le flux

@@ -358,3 +358,29 @@ def require_version_not_negotiated(attempt: Attempt, version: str) -> None:
             f"the server completed a {version} handshake (refused later at HTTP level: {attempt.http_status}); "
             f"{version} must be refused during the handshake"
         )
+
+
+def require_version_refused_in_handshake(
+    attempt: Attempt, version: str, *, control: Attempt | None = None, reach: Reachability | None = None
+) -> str:
+    """A TLS version (``TLSv1``…) is refused during the handshake: the claim of a version scenario.
+
+    Three rules, in this order, so none can pass for the wrong reason: the probe proves from its own
+    ClientHello that it offered ``version`` (a probe that could not offer it is no refusal: no verdict);
+    the target refused, gated on the positive control (look-alike target) or the reachability control
+    (real chain); and no handshake completed at ``version`` before a later HTTP refusal.
+    """
+    if (control is None) == (reach is None):
+        raise TypeError("give exactly one of control (look-alike target) or reach (real IGC chain)")
+    require_usable(attempt)
+    if attempt.client_hello_version != version:
+        raise ProbeFault(
+            f"the probe meant to offer {version} but its ClientHello said {attempt.client_hello_version!r}"
+        )
+    if control is not None:
+        verdict = require_refusal(attempt, control=control)
+    else:
+        assert reach is not None
+        verdict = require_refusal_after_reachability(attempt, reach=reach)
+    require_version_not_negotiated(attempt, version)
+    return f"{version} offered by the probe's ClientHello, not negotiated; {verdict}"
