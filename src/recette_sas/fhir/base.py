@@ -298,21 +298,21 @@ class _Walker:
         t = info.fhir_type
         if t == "boolean":
             ok = isinstance(value, bool)
-            expected = "un booléen JSON (true ou false)"
+            expected = "un booléen JSON (true ou false) est attendu"
         elif t in _INTEGERS:
             ok = isinstance(value, int) and not isinstance(value, bool)
-            expected = "un nombre entier JSON"
+            expected = "un nombre entier JSON est attendu"
         elif t == "decimal":
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            expected = "un nombre JSON"
+            expected = "un nombre JSON est attendu"
         else:
             ok = isinstance(value, str)
-            expected = "une chaîne JSON"
+            expected = "une chaîne JSON est attendue"
         if not ok:
             self.issue(
                 parts,
                 "structure",
-                f"Type JSON incorrect pour un {t} FHIR : {expected} est attendu, reçu {json.dumps(value)[:40]}.",
+                f"Type JSON incorrect pour un {t} FHIR : {expected}, reçu {json.dumps(value)[:40]}.",
             )
             return
         if info.enum_values and isinstance(value, str) and value not in info.enum_values:
@@ -338,6 +338,7 @@ _MESSAGES = {
     "model_type": "Un objet JSON est attendu.",
     "model_attributes_type": "Un objet JSON est attendu.",
     "json_invalid": "Un objet JSON est attendu.",
+    "model_validation_format": "Un objet JSON est attendu pour cet élément.",
     "bool_type": "Un booléen JSON (true ou false) est attendu.",
     "bool_parsing": "Un booléen JSON (true ou false) est attendu.",
     "int_type": "Un nombre entier JSON est attendu.",
@@ -380,7 +381,7 @@ def _loc_parts(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     for item in loc:
         if isinstance(item, int):
             parts.append(item)
-        elif isinstance(item, str) and item.replace("_", "").isalnum():
+        elif isinstance(item, str) and item.replace("_", "").isalnum() and item not in ("root", "__root__"):
             parts.append(item[:-5] if item.endswith("__ext") else item)
     return tuple(parts)
 
@@ -434,13 +435,8 @@ def check_structure(resource: Any, expected_type: str | None = None) -> list[Str
                 path = join("", _loc_parts(tuple(error.get("loc", ()))))
                 if error.get("type") == "fhir-validation-wrong-resource-type":
                     continue
-                if path in seen and error.get("type") in (
-                    "list_type",
-                    "string_type",
-                    "bool_parsing",
-                    "int_parsing",
-                ):
-                    continue
+                if path in seen:
+                    continue  # the walker already said what is wrong with this element
                 issues.append(StructureIssue(path, "structure", _french(error)))
         else:
             issues.append(

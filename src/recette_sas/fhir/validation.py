@@ -317,7 +317,12 @@ def _run_rule(rule: Rule, resource: dict[str, Any], ctx: _Context) -> list[Findi
     )
     if element_columns:
         for parts, value in _select(profile, resource, segments):
-            failure = _element_failure(rule, value, resource)
+            try:
+                failure = _element_failure(rule, value, resource)
+            except Exception:  # a value of an unexpected JSON type: the rule cannot hold
+                failure = (
+                    f"Valeur {_show(value)} d'un type inattendu : « {rule.title} » ne peut pas être vérifiée."
+                )
             if failure is None:
                 continue
             if not rule.path:
