@@ -135,9 +135,13 @@ def _compiled(expression: str) -> Callable[..., list[Any]]:
 
 
 def _holds(expression: str, node: Any, value: Any) -> bool:
-    """True when the FHIRPath expression is true (or empty: not applicable) on ``node``."""
+    """True when the FHIRPath expression evaluates to ``true`` on ``node`` (``%value`` is ``value``).
+
+    An empty result is not true: an invariant that cannot be shown to hold does not hold, and a
+    ``when`` guard that is empty does not apply. The rows are written to give a boolean.
+    """
     result = _compiled(expression)(node, {"value": value})
-    return all(item is True for item in result) if result else True
+    return bool(result) and all(item is True for item in result)
 
 
 # ---------------------------------------------------------------- paths and element selection
@@ -212,18 +216,17 @@ def _contains(value: Any, pattern: Any) -> bool:
     return bool(value == pattern)
 
 
-def _in_value_set(value: Any, url: str) -> bool | None:
+def _in_value_set(value: Any, url: str) -> bool:
+    """code, Coding or CodeableConcept (one of its codings) in the value set; text alone is not."""
     vs = VALUE_SETS[url]
-    if isinstance(value, str):  # code: the system is the element's binding
+    if isinstance(value, str):  # code: its system is the element's own (participant.status...)
         return value in {code for _, code in vs.codes}
-    if isinstance(value, dict) and "coding" in value:  # CodeableConcept: one coding from the value set
-        codings = value["coding"] if isinstance(value["coding"], list) else []
-        return any(isinstance(c, dict) and vs.contains(c.get("system"), c.get("code")) for c in codings)
-    if isinstance(value, dict) and ("code" in value or "system" in value):  # Coding
-        return vs.contains(value.get("system"), value.get("code"))
-    if isinstance(value, dict) and "text" in value:
+    if not isinstance(value, dict):
         return False
-    return None
+    if "coding" in value or "text" in value:  # CodeableConcept
+        codings = value.get("coding") if isinstance(value.get("coding"), list) else []
+        return any(isinstance(c, dict) and vs.contains(c.get("system"), c.get("code")) for c in codings)
+    return vs.contains(value.get("system"), value.get("code"))  # Coding
 
 
 def _reference_target(reference: str) -> str | None:
@@ -346,7 +349,7 @@ def _element_failure(rule: Rule, value: Any, resource: dict[str, Any]) -> str | 
         return rule.message or f"Valeur {_show(value)} : {_show(rule.fixed)} attendu exactement."
     if rule.pattern is not None and not _contains(value, rule.pattern):
         return f"{rule.message or 'Valeur non conforme au profil.'} Reçu : {_show(value)}."
-    if rule.binding is not None and _in_value_set(value, rule.binding.valueset) is False:
+    if rule.binding is not None and not _in_value_set(value, rule.binding.valueset):
         vs = VALUE_SETS[rule.binding.valueset]
         return (
             f"Code hors du jeu de valeurs {vs.name} ({vs.url}, binding {rule.binding.strength}) : "
