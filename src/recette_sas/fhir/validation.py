@@ -224,8 +224,9 @@ def _in_value_set(value: Any, url: str) -> bool:
     if not isinstance(value, dict):
         return False
     if "coding" in value or "text" in value:  # CodeableConcept
-        codings = value.get("coding") if isinstance(value.get("coding"), list) else []
-        return any(isinstance(c, dict) and vs.contains(c.get("system"), c.get("code")) for c in codings)
+        codings = value.get("coding")
+        items: list[Any] = codings if isinstance(codings, list) else []
+        return any(isinstance(c, dict) and vs.contains(c.get("system"), c.get("code")) for c in items)
     return vs.contains(value.get("system"), value.get("code"))  # Coding
 
 
