@@ -729,3 +729,66 @@ def test_base_structure_without_the_ig() -> None:
     )  # R4B, not R4
     assert base.check_structure("texte")[0].kind == "resourcetype"
     assert json.dumps([i.message for i in issues], ensure_ascii=False)
+
+
+# ------------------------------------------------------------------ more shapes of a valid answer
+
+
+def test_the_faq_empty_bundle_is_valid() -> None:
+    """faq.md:330-348 (principales erreurs, point 9): no slot is an empty searchset with total 0."""
+    empty = {
+        "resourceType": "Bundle",
+        "id": "8cbb33dc-779e-45e9-a5f6-ea66101288c5",
+        "meta": {"profile": [BUNDLE]},
+        "type": "searchset",
+        "total": 0,
+        "link": [
+            {
+                "relation": "self",
+                "url": "https://exemple.com/ans-sas/Slot/?_include=Slot:schedule&_include:iterate=Schedule:actor"
+                "&status=free&start=ge2021-11-04T14:19:35.760+00:00&start=le2021-11-06T23:59:59.999+00:00"
+                "&schedule.actor:Practitioner.identifier=urn:oid:1.2.250.1.71.4.2.1%7C810002673899,"
+                "urn:oid:1.2.250.1.71.4.2.1%7C810100050075&_count=1000",
+            }
+        ],
+    }
+    assert validate_bundle(empty, window=WINDOW, now=NOW) == []
+    assert _keys(validate_bundle({**empty, "total": 1}, now=NOW)) == {
+        ("FHIR-BUNDLE-TOTAL-COUNT", "Bundle.total", None)
+    }
+
+
+@needs_ig
+def test_urn_uuid_full_urls_resolve(examples: dict[str, dict[str, Any]]) -> None:
+    """References may go through urn:uuid fullUrls instead of RESTful ones (FHIR R4 Bundle resolution)."""
+    import uuid
+
+    bundle = copy.deepcopy(examples["ExampleBundlePSIndiv"])
+    urns = {}
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        urns[f"{resource['resourceType']}/{resource['id']}"] = entry["fullUrl"] = f"urn:uuid:{uuid.uuid4()}"
+
+    def rewrite(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("reference") in urns:
+                node["reference"] = urns[node["reference"]]
+            for value in node.values():
+                rewrite(value)
+        elif isinstance(node, list):
+            for item in node:
+                rewrite(item)
+
+    rewrite(bundle)
+    findings = validate_bundle(bundle, window=WINDOW, now=NOW)
+    assert {(f.rule_id, f.path) for f in findings} == {
+        ("FHIR-BUNDLE-SEARCH-MODE", "Bundle.entry[2].search.mode"),
+        ("FHIR-SLOT-BOOKING-URL-WALKIN", "Bundle.entry[4].resource.comment"),
+    }
+    # A reference to another server's Schedule does not resolve to this Bundle's.
+    bundle["entry"][0]["resource"]["schedule"]["reference"] = (
+        "https://ailleurs.example/fhir/Schedule/ExampleSchedule1"
+    )
+    assert ("FHIR-BUNDLE-SLOT-SCHEDULE", "Bundle.entry[0].resource.schedule") in {
+        (f.rule_id, f.path) for f in validate_bundle(bundle, window=WINDOW, now=NOW)
+    }
