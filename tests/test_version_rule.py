@@ -11,7 +11,7 @@ import dataclasses
 
 import pytest
 
-from recette_sas.probe.attempt import CertificateRequestInfo
+from recette_sas.probe.certrequest import CertificateRequestInfo
 from recette_sas.server.rules import require_version_refused_in_handshake
 from recette_sas.server.targets import Reachability
 from recette_sas.verdict import Attempt, Outcome, VerdictUnavailable
