@@ -1,4 +1,4 @@
-"""``recette-sas cert check``: precise one-line findings, one-line input errors (exit 2), no secret printed.
+"""``recette-sas cert check``: precise one-line findings, one-line input errors (exit 4), no secret printed.
 
 The two public, expired TEST "ORG SIGN" certificates and the real IGC Santé CAs are read from
 ``../shared/igc`` (never copied into the project); those tests are skipped where it is absent.
@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from recette_sas.pki.certcheck import main_cert_check
+from recette_sas.cli.main import main
+from recette_sas.errors import ExitCode
 from recette_sas.pki.editor import EditorDefect, EditorPki
 from recette_sas.pki.store import Pki
 
@@ -31,7 +32,7 @@ needs_shared = pytest.mark.skipif(
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, list[str], list[str]]:
-    code = main_cert_check([str(a) for a in argv])
+    code = main(["cert", "check", *(str(a) for a in argv)])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     return code, out.splitlines(), err.splitlines()
@@ -170,26 +171,26 @@ def test_pkcs12_password_comes_from_a_named_variable(
 
     monkeypatch.setenv("EDITEUR_P12", "not-the-password")
     code, out, err = _run(capsys, p12, "--env", "production", "--password-env", "EDITEUR_P12")
-    assert (code, out) == (2, [])
+    assert (code, out) == (ExitCode.USAGE, [])
     assert err == [
-        f"recette-sas cert check: error: {p12}: cannot open the PKCS#12 file: wrong password in EDITEUR_P12 "
+        f"recette-sas cert check: {p12}: cannot open the PKCS#12 file: wrong password in EDITEUR_P12 "
         "or corrupt file"
     ]
 
     monkeypatch.delenv("EDITEUR_P12")
     code, out, err = _run(capsys, p12, "--env", "production", "--password-env", "EDITEUR_P12")
     assert (code, err) == (
-        2,
+        ExitCode.USAGE,
         [
-            "recette-sas cert check: error: --password-env EDITEUR_P12: environment variable "
+            "recette-sas cert check: --password-env EDITEUR_P12: environment variable "
             "EDITEUR_P12 is not set"
         ],
     )
 
     code, out, err = _run(capsys, p12, "--env", "production")
-    assert code == 2 and len(err) == 1
+    assert code == ExitCode.USAGE and len(err) == 1
     assert err[0].startswith(
-        f"recette-sas cert check: error: {p12}: not a PEM or DER certificate, and not a PKCS#12"
+        f"recette-sas cert check: {p12}: not a PEM or DER certificate, and not a PKCS#12"
     )
     assert PASSWORD not in " ".join(err) and "not-the-password" not in " ".join(err)
 
@@ -205,10 +206,10 @@ def test_a_key_that_does_not_match_is_a_one_line_error(
     )
     cert = SIGN_TEST if SIGN_TEST.is_file() else editor.identity("recette").certfile
     code, out, err = _run(capsys, cert, "--env", "recette", "--key", stranger)
-    assert (code, out) == (2, [])
+    assert (code, out) == (ExitCode.USAGE, [])
     assert len(err) == 1
     assert err[0].startswith(
-        f"recette-sas cert check: error: {stranger}: the private key does not match the certificate "
+        f"recette-sas cert check: {stranger}: the private key does not match the certificate "
     )
     assert err[0].endswith(f" in {cert}")
 
@@ -246,23 +247,23 @@ def test_unusable_input_is_a_one_line_error(
             )
         )
     code, out, err = _run(capsys, path, "--env", "recette")
-    assert (code, out) == (2, [])
-    assert err == [f"recette-sas cert check: error: {expected.format(path=path)}"]
+    assert (code, out) == (ExitCode.USAGE, [])
+    assert err == [f"recette-sas cert check: {expected.format(path=path)}"]
 
 
 def test_bad_arguments_are_one_line(
     capsys: pytest.CaptureFixture[str], editor: EditorPki, tmp_path: Path
 ) -> None:
     cert = editor.identity("recette").certfile
-    code, out, err = _run(capsys, "check", cert, "--env", "recette")  # as `recette-sas cert` passes it
+    code, out, err = _run(capsys, cert, "--env", "recette")
     assert (code, err) == (0, [])
     code, out, err = _run(capsys, cert)
-    assert (code, out) == (2, [])
-    assert err == ["recette-sas cert check: error: the following arguments are required: --env"]
+    assert (code, out) == (ExitCode.USAGE, [])
+    assert err == ["recette-sas cert check: the following arguments are required: --env"]
     code, _, err = _run(capsys, cert, "--env", "staging")
-    assert code == 2 and len(err) == 1 and "invalid choice: 'staging'" in err[0]
+    assert code == ExitCode.USAGE and len(err) == 1 and "invalid choice: 'staging'" in err[0]
     code, _, err = _run(capsys, cert, "--env", "recette", "--igc-ca-dir", tmp_path / "nowhere")
     assert (code, err) == (
-        2,
-        [f"recette-sas cert check: error: --igc-ca-dir {tmp_path / 'nowhere'}: not a directory"],
+        ExitCode.USAGE,
+        [f"recette-sas cert check: --igc-ca-dir {tmp_path / 'nowhere'}: not a directory"],
     )

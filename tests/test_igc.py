@@ -27,8 +27,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from recette_sas.cli.igc import main_igc_fetch
+from recette_sas.cli.main import main
 from recette_sas.environments import Hierarchy, UsageError
+from recette_sas.errors import ExitCode
 from recette_sas.pki import igc
 from recette_sas.pki.igc import IGC_CAS, OFFICIAL_BASE, IgcChains
 
@@ -575,34 +576,40 @@ def test_allow_unpinned_without_ca_dir_is_refused(tmp_path: Path, site: FakeIgcS
 # -- recette-sas igc fetch ------------------------------------------------------------------------
 
 
+def fetch(argv: list[str]) -> int:
+    """``recette-sas igc fetch ARGV…``, through the one parser tree."""
+    return main(["igc", "fetch", *argv])
+
+
 def test_cli_fetch_then_cache(tmp_path: Path, site: FakeIgcSite, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--cache", str(tmp_path), "--base-url", site.url]
-    assert main_igc_fetch(argv) == 0
+    assert fetch(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[:4] for line in lines] == [
         [n, ca.hierarchy.value, PINS[n], "download"] for n, ca in zip(NAMES, IGC_CAS, strict=True)
     ]
-    assert main_igc_fetch([*argv, "--offline"]) == 0
+    assert fetch([*argv, "--offline"]) == 0
     assert [line.split()[3] for line in capsys.readouterr().out.splitlines()] == ["cache"] * 4
-    assert main_igc_fetch(["--cache", str(tmp_path / "x"), "--igc-ca-dir", str(SHARED_IGC)]) == 0
+    assert fetch(["--cache", str(tmp_path / "x"), "--igc-ca-dir", str(SHARED_IGC)]) == 0
     assert [line.split()[3] for line in capsys.readouterr().out.splitlines()] == ["dir"] * 4
     assert site.count() == 4
 
 
-def test_cli_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main_igc_fetch(["--cache", str(tmp_path), "--offline"]) == 2
+def test_cli_errors_are_one_line_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert fetch(["--cache", str(tmp_path), "--offline"]) == ExitCode.USAGE
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1
     assert err.startswith("recette-sas igc fetch: ") and "--igc-ca-dir" in err
-    assert main_igc_fetch(["--bogus"]) == 2
+    assert fetch(["--bogus"]) == ExitCode.USAGE
     out, err = capsys.readouterr()
-    assert err.count("\n") == 1 and "--bogus" in err
+    assert err == "recette-sas igc fetch: unrecognized arguments: --bogus\n"
 
 
-def test_cli_main_delegates_igc_fetch(capsys: pytest.CaptureFixture[str]) -> None:
-    """``recette-sas igc fetch`` reaches main_igc_fetch through cli.main's DELEGATED table, with or without the verb."""
-    from recette_sas.cli.main import main
-
-    for argv in (["igc", "fetch", "--help"], ["igc", "--help"]):
-        assert main(argv) == 0
-        assert capsys.readouterr().out.startswith("usage: recette-sas igc fetch")
+def test_cli_igc_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """``recette-sas igc --help`` lists the verb; ``recette-sas igc fetch --help`` its options; both exit 0."""
+    assert main(["igc", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: recette-sas igc ") and "fetch" in out
+    assert main(["igc", "fetch", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: recette-sas igc fetch") and "--igc-ca-dir" in out and "--offline" in out

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from recette_sas.cli.main import main as recette_sas
 from recette_sas.client.rules import RevocationChecker
 from recette_sas.config.credentials import load_credential, validate_credentials
 from recette_sas.config.loader import load_config
@@ -44,6 +45,7 @@ from recette_sas.environments import (
     UsageError,
     accepted_subjects,
 )
+from recette_sas.errors import ExitCode
 from recette_sas.pki import certcheck
 from recette_sas.pki.catalogue import Defect
 from recette_sas.pki.credential_files import load_credentials
@@ -440,10 +442,10 @@ def editor_files(pki: Pki, tmp_path: Path) -> dict[str, Path]:
 
 def via_cert_check(capsys: pytest.CaptureFixture[str], files: dict[str, Path], kind: str) -> tuple[bool, str]:
     argv = [str(files["p12"])] if kind == "p12" else [str(files["cert"]), "--key", str(files["key"])]
-    code = certcheck.main_cert_check([*argv, "--env", "preproduction", "--password-env", VAR])
+    code = recette_sas(["cert", "check", *argv, "--env", "preproduction", "--password-env", VAR])
     out, err = capsys.readouterr()
-    assert code in (0, 2), out + err
-    return code == 0, err.strip().removeprefix("recette-sas cert check: error: ")
+    assert code in (0, ExitCode.USAGE), out + err
+    return code == 0, err.strip().removeprefix("recette-sas cert check: ")
 
 
 def via_config(tmp_path: Path, files: dict[str, Path], kind: str) -> tuple[bool, str]:
@@ -505,14 +507,12 @@ def test_cert_check_and_the_configuration_open_the_same_files(
 def test_an_encrypted_key_without_a_password_is_refused_by_both(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, editor_files: dict[str, Path]
 ) -> None:
-    code = certcheck.main_cert_check(
-        [str(editor_files["cert"]), "--key", str(editor_files["key"]), "--env", "preproduction"]
+    code = recette_sas(
+        ["cert", "check", str(editor_files["cert"]), "--key", str(editor_files["key"]), "--env", "preproduction"]
     )
     err = capsys.readouterr().err.strip()
-    assert code == 2
-    assert err.startswith(
-        f"recette-sas cert check: error: {editor_files['key']}: the private key is encrypted: "
-    )
+    assert code == ExitCode.USAGE
+    assert err.startswith(f"recette-sas cert check: {editor_files['key']}: the private key is encrypted: ")
     config = tmp_path / "sans-mot-de-passe.toml"
     config.write_text(
         'editor = "Test"\n[environments.preproduction]\nbase_url = "https://localhost:8443/fhir"\n'

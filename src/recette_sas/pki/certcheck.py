@@ -1,19 +1,20 @@
 """Static check of the editor's IGC Santé certificate file, without any network.
 
-``recette-sas cert check`` reads a PEM file (certificate, optionally key and chain) or a PKCS#12
-file, and says in one line per finding whether it is what SAS expects from an editor in the client
-role: an ORG AUTH_CLI certificate (clientAuth, digitalSignature, not a CA, RSA >= 2048) issued by
-ACI-EL-ORG-TEST for recette and pre-production, or ACI-EL-ORG for production, in its validity period
-(a warning under 30 days left), whose private key matches.
+``recette-sas cert check`` (its command line is ``cli/cert.py``) reads a PEM file (certificate,
+optionally key and chain) or a PKCS#12 file; ``check`` says in one finding each whether it is what SAS
+expects from an editor in the client role: an ORG AUTH_CLI certificate (clientAuth, digitalSignature,
+not a CA, RSA >= 2048) issued by ACI-EL-ORG-TEST for recette and pre-production, or ACI-EL-ORG for
+production, in its validity period (a warning under 30 days left), whose private key matches.
 
 The issuer is checked by DN always, and by signature when the real IGC Santé CA certificates are
 given (``--igc-ca-dir``): a DN alone can be forged, a signature cannot.
 
 Secrets: a PKCS#12 (or encrypted PEM key) password comes only from an environment variable whose
 *name* is given (``--password-env NAME``), never from the command line or a file, and is never
-printed. Bad input (unreadable file, wrong password, key that does not match) is one line naming the
-file and the problem, exit code 2, no traceback. The files are read by ``pki/credential_files.py``, the
-same reader as the editor configuration's (``--sas-config``), so both accept the same files.
+printed. Bad input (unreadable file, wrong password, key that does not match) is a ``CredentialError``
+(a ``UsageError``): one line naming the file and the problem, which the command prints and exits with
+``ExitCode.USAGE``. The files are read by ``pki/credential_files.py``, the same reader as the editor
+configuration's (``--sas-config``), so both accept the same files.
 
 The certificate rules (``issuer_findings``, ``validity_findings``, and ``profile_findings`` from
 ``pki/profile.py``, which the reference server applies too) are shared with the client-role scenarios
@@ -23,26 +24,17 @@ presents cannot disagree.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from recette_sas.environments import ENVIRONMENT_KEYS, Hierarchy, UsageError, get_environment
+from recette_sas.environments import Hierarchy, get_environment
 from recette_sas.identity import signed_by
 from recette_sas.pki.catalogue import GENUINE
-from recette_sas.pki.credential_files import (
-    CredentialError,
-    Credentials,
-    certificates_in,
-    load_credentials,
-    read_file,
-)
+from recette_sas.pki.credential_files import CredentialError, Credentials, certificates_in, read_file
 from recette_sas.pki.profile import Finding, profile_findings
 
 EXPIRY_WARNING = dt.timedelta(days=30)
@@ -219,86 +211,3 @@ def load_ca_dir(directory: Path) -> tuple[x509.Certificate, ...]:
     if not found:
         raise CredentialError(f"--igc-ca-dir {directory}: no certificate file (*.pem, *.cer, *.crt, *.der)")
     return tuple(found)
-
-
-# -- command line ----------------------------------------------------------------------------------------
-
-
-class _ArgumentError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _ArgumentError(message)
-
-
-def _parser() -> _Parser:
-    parser = _Parser(
-        prog="recette-sas cert check",
-        description="Check an editor's IGC Santé AUTH_CLI certificate file for an ANS environment (no network).",
-    )
-    parser.add_argument(
-        "certificate", type=Path, help="PEM (certificate, optional key and chain) or PKCS#12 file"
-    )
-    parser.add_argument(
-        "--env", required=True, choices=ENVIRONMENT_KEYS, help="ANS environment the certificate is for"
-    )
-    parser.add_argument(
-        "--key", type=Path, default=None, help="PEM or DER private key file (if not in the certificate file)"
-    )
-    parser.add_argument(
-        "--chain",
-        type=Path,
-        action="append",
-        default=[],
-        help="PEM file of CA certificates sent with the leaf",
-    )
-    parser.add_argument(
-        "--password-env",
-        metavar="NAME",
-        default=None,
-        help="NAME of the environment variable holding the PKCS#12 or key password (never the password itself)",
-    )
-    parser.add_argument(
-        "--igc-ca-dir",
-        type=Path,
-        default=None,
-        help="directory of the real IGC Santé CA certificates, to check signatures",
-    )
-    return parser
-
-
-def main_cert_check(argv: list[str]) -> int:
-    """``recette-sas cert check``: 0 conformant (warnings allowed), 1 non-conformant, 2 bad input.
-
-    ``argv`` is what follows ``check``; a leading ``check`` is dropped, for a dispatcher that passes
-    everything after ``cert``.
-    """
-    prog = "recette-sas cert check"
-    if argv[:1] == ["check"]:
-        argv = argv[1:]
-    try:
-        args = _parser().parse_args(argv)
-        credentials = load_credentials(
-            args.certificate, key_path=args.key, chain_paths=args.chain, password_env=args.password_env
-        )
-        igc_cas = load_ca_dir(args.igc_ca_dir) if args.igc_ca_dir is not None else ()
-        findings = check(credentials, args.env, igc_cas=igc_cas, igc_source=str(args.igc_ca_dir or ""))
-    except (_ArgumentError, UsageError) as exc:  # CredentialError is a UsageError
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except SystemExit as exc:  # --help
-        return int(exc.code or 0) if isinstance(exc.code, int) else 0
-    leaf = credentials.leaf
-    print(
-        f"{credentials.source}: subject {leaf.subject.rfc4514_string()}; issuer {leaf.issuer.rfc4514_string()}; "
-        f"serial {format(leaf.serial_number, 'x')}; environment {args.env}"
-    )
-    for finding in findings:
-        print(finding.line())
-    errors = sum(f.level == "error" for f in findings)
-    warnings_ = sum(f.level == "warning" for f in findings)
-    verdict = "NOT CONFORMANT" if errors else "conformant"
-    print(f"{verdict}: {errors} error(s), {warnings_} warning(s)")
-    return 1 if errors else 0
