@@ -7,6 +7,7 @@ import ipaddress
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from pytest_bdd import given, then, when
@@ -84,9 +85,7 @@ class EditorCertificates:
             defects=frozenset({Cause.REVOCATION, Cause.SUBJECT}),
         )
 
-    def _dir(self):  # type: ignore[no-untyped-def]
-        from pathlib import Path
-
+    def _dir(self) -> Path:
         return Path(self.directory)
 
 
