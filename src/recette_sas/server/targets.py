@@ -58,10 +58,12 @@ class TargetSession:
         control_identity: Callable[[str], Identity],
         attempt_fn: AttemptFn = attempt,
         on_unreachable: Callable[[str, str], None] | None = None,
+        on_stall: Callable[[str, float], None] | None = None,
     ) -> None:
         self._control_identity = control_identity
         self._attempt = attempt_fn
         self._on_unreachable = on_unreachable
+        self._on_stall = on_stall
         self._controls: dict[tuple[str, str, str], Attempt] = {}
         self._down: dict[str, Attempt] = {}
         self._answered: set[str] = set()
@@ -142,10 +144,13 @@ class TargetSession:
             elif target.key not in self._answered and target.key not in self._down:
                 self._down[target.key] = result
                 newly_down = True
-            if result.outcome is Outcome.NO_ANSWER and target.key in self._answered:
+            stalled = result.outcome is Outcome.NO_ANSWER and target.key in self._answered
+            if stalled:
                 self.stalled.append((target.label, result.duration_ms / 1000))
         if newly_down and self._on_unreachable is not None:
             self._on_unreachable(target.label, result.reason)
+        if stalled and self._on_stall is not None:
+            self._on_stall(target.label, result.duration_ms / 1000)
         return result
 
 
