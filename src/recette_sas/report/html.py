@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from .record import Cell, Finding, Record
-from .sections import ENV_WORDS, LEGEND, facts_lines, fingerprint_lines, heading
+from .sections import ENV_WORDS, LEGEND, facts_lines, fingerprint_lines, heading, shown_findings
 from .words import EXIT_MEANINGS, counts_text, verdict_word, word
 
 CSS = """
@@ -23,8 +23,8 @@ dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;margin:.3rem 0}
 th,td{border:1px solid #8a8a8a;padding:.15rem .3rem;text-align:left;vertical-align:top}
 thead th{background:#eceff1}caption{text-align:left;font-weight:600;padding:.2rem 0}
-th.req{font-weight:400;width:46%}.id{font-weight:700;display:block}.src{font-size:.8rem;color:#333}
-td.c{white-space:nowrap;font-weight:600}.n{font-weight:400;font-size:.8rem;display:block;white-space:normal}
+th.req{font-weight:400;width:52%}.id{font-weight:700}.src{font-size:.8rem;color:#333}
+td.c{font-weight:600}.n{font-weight:400;font-size:.8rem}
 .s-passed{background:#e6f4ea;color:#0b3d1a}.s-failed{background:#fde7e9;color:#7a0010}
 .s-warning{background:#fff4ce;color:#5c3b00}.s-deviation{background:#e8eefc;color:#1a3670}
 .s-broken{background:#f1e6f7;color:#4b1a66}.s-nonverif{background:#eef0f2;color:#303840}
@@ -33,7 +33,8 @@ ul.findings{padding-left:1.1rem;margin:.2rem 0}ul.findings li{margin:.1rem 0}
 code{font-family:"DejaVu Sans Mono",monospace;font-size:.85em;overflow-wrap:anywhere}
 .fp{font-size:.75rem}.legend{font-size:.8rem;color:#333}
 @page{size:A4 portrait;margin:9mm}
-@media print{:root{font-size:7.6pt}body{max-width:none;padding:0}h2{margin:.5rem 0 .2rem;break-after:avoid}
+@media print{:root{font-size:7.2pt;line-height:1.25}body{max-width:none;padding:0}h2{margin:.4rem 0 .15rem;break-after:avoid}
+dl.facts{grid-template-columns:max-content 1fr max-content 1fr}th,td{padding:.05rem .25rem}
 tr,li{break-inside:avoid}.verdict,td,th{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
@@ -67,7 +68,7 @@ def render_html(record: Record) -> str:
 
 def _cell(cell: Cell) -> str:
     w = cell.word
-    detail = f'<span class="n">{escape(counts_text(cell.counts))}</span>' if cell.total else ""
+    detail = f' <span class="n">({escape(counts_text(cell.counts))})</span>' if cell.total else ""
     return f'<td class="c s-{w.css}"><span aria-hidden="true">{escape(w.symbol)}</span> {escape(w.one)}{detail}</td>'
 
 
@@ -80,7 +81,7 @@ def _matrix(record: Record) -> str:
     for row in record.rows:
         cells = "".join(_cell(row.cells[c.key]) for c in record.columns)
         rows.append(
-            f'<tr><th scope="row" class="req"><span class="id">{escape(row.requirement)}</span>'
+            f'<tr><th scope="row" class="req"><span class="id">{escape(row.requirement)}</span> '
             f'<span class="src">{escape(row.source)}</span></th><td>{escape(row.level)}</td>{cells}</tr>'
         )
     totals = "".join(
@@ -117,13 +118,15 @@ def _finding(f: Finding) -> str:
 def _findings(record: Record) -> list[str]:
     if not record.findings:
         return ["<h2>Constats</h2>", "<p>Aucun échec, avertissement, écart ni scénario non jugé.</p>"]
-    shown = record.findings[:14]
-    more = len(record.findings) - len(shown)
+    shown, more = shown_findings(record)
     return [
         "<h2>Constats (contrôle à rechercher dans Allure, étiquette « controle »)</h2>",
         '<ul class="findings">',
         *(_finding(f) for f in shown),
-        *([f"<li>… et {more} autre(s) constat(s) : voir le rapport Allure.</li>"] if more else []),
+        *(
+            f"<li>… et {n} autre(s) constat(s) « {escape(word(s).one)} » : voir le rapport Allure.</li>"
+            for s, n in more
+        ),
         "</ul>",
     ]
 

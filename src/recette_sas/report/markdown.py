@@ -10,7 +10,7 @@ import re
 from html import escape
 
 from .record import Cell, Record
-from .sections import ENV_WORDS, LEGEND, facts_lines, fingerprint_lines, heading
+from .sections import ENV_WORDS, LEGEND, facts_lines, fingerprint_lines, heading, shown_findings
 from .words import EXIT_MEANINGS, counts_text, verdict_word, word
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!~>])")
@@ -53,7 +53,8 @@ def render_markdown(record: Record) -> str:
     out += ["## Constats (contrôle à rechercher dans Allure, étiquette « controle »)", ""]
     if not record.findings:
         out.append("Aucun échec, avertissement, écart ni scénario non jugé.")
-    for f in record.findings[:14]:
+    shown, more = shown_findings(record)
+    for f in shown:
         w = word(f.status)
         envs = ", ".join(ENV_WORDS.get(e, e) for e in f.environments)
         kind = f" ({md(f.kind)})" if f.kind else ""
@@ -62,8 +63,8 @@ def render_markdown(record: Record) -> str:
         out.append(
             f"- {w.symbol} **{md(w.one)}{kind}** — contrôle `{_code(f.check)}` ({md(envs)}{times}){text}"
         )
-    if len(record.findings) > 14:
-        out.append(f"- … et {len(record.findings) - 14} autre(s) constat(s) : voir le rapport Allure.")
+    for s, n in more:
+        out.append(f"- … et {n} autre(s) constat(s) « {md(word(s).one)} » : voir le rapport Allure.")
     out += ["", "## Écarts attendus déclarés", ""]
     if not record.deviations:
         out.append("Aucun écart attendu n'est déclaré.")

@@ -19,7 +19,7 @@ from .words import NOT_APPLICABLE, NOT_RUN, Word, rank, word
 
 NO_REQUIREMENT = "(sans exigence)"
 OTHER_ENV = "autre"
-SOURCE_CHARS = 150
+SOURCE_CHARS = 110
 MESSAGE_CHARS = 180
 _PARAMS = re.compile(r"\[(?P<params>[^\]]*)\]$")
 
@@ -198,7 +198,24 @@ def _findings(summary: dict[str, Any], keys: tuple[str, ...]) -> tuple[Finding, 
                 kind=str(first.get("kind", members[0].get("kind", ""))),
             )
         )
-    return tuple(sorted(lines, key=lambda f: (rank(f.status), f.status, f.check)))
+    return tuple(sorted(_merge_no_verdict(lines), key=lambda f: (rank(f.status), f.status, f.check)))
+
+
+def _merge_no_verdict(lines: list[Finding]) -> list[Finding]:
+    """An unreachable target leaves every check without verdict: one line per reason and environments,
+    naming the first check, instead of one per check."""
+    kept = [f for f in lines if f.status != "broken"]
+    groups: dict[tuple[str, tuple[str, ...]], list[Finding]] = {}
+    for f in lines:
+        if f.status == "broken":
+            groups.setdefault((f.kind, f.environments), []).append(f)
+    for (kind, envs), members in groups.items():
+        members.sort(key=lambda f: f.check)
+        first = members[0]
+        others = f" et {len(members) - 1} autre(s) contrôle(s)" if len(members) > 1 else ""
+        count = sum(f.count for f in members)
+        kept.append(Finding("broken", first.check + others, envs, count, first.message, kind))
+    return kept
 
 
 def _env_order(keys: tuple[str, ...]) -> Any:

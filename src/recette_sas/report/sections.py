@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .record import Record
+from .record import Finding, Record
 from .words import STATUSES
 
 ENV_WORDS = {"recette": "recette", "preproduction": "pré-production", "production": "production"}
@@ -47,3 +47,19 @@ def fingerprint_lines(record: Record) -> list[tuple[str, str, str]]:
     return [("ressemblante", n, fp) for n, fp in sorted(f.pki_fingerprints.items())] + [
         ("IGC Santé (épinglée)", n, fp) for n, fp in sorted(f.igc_fingerprints.items())
     ]
+
+
+PER_STATUS = 6
+
+
+def shown_findings(record: Record) -> tuple[list[Finding], list[tuple[str, int]]]:
+    """At most ``PER_STATUS`` lines per status, so every kind of finding is on the page whatever the others
+    number; the rest is counted (Allure has them all)."""
+    shown: list[Finding] = []
+    hidden: dict[str, int] = {}
+    for f in record.findings:
+        if sum(1 for g in shown if g.status == f.status) < PER_STATUS:
+            shown.append(f)
+        else:
+            hidden[f.status] = hidden.get(f.status, 0) + 1
+    return shown, list(hidden.items())
