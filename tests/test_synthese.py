@@ -386,7 +386,9 @@ def test_failure_warning_deviation_and_unreachable_each_show_distinctly(
         f"{IP_CHECK}[preproduction-*] filtrage IP en cours d'ouverture chez l'hébergeur <ticket 42>" in text
     )
     assert re.search(r"dans 4[45] jour\(s\)\) 1 ", text)
-    assert re.search(r"✘ injoignable — Éditeur <Démo> & fils \(production, https://localhost:\d+\) : no TCP", text)
+    assert re.search(
+        r"✘ injoignable — Éditeur <Démo> & fils \(production, https://localhost:\d+\) : no TCP", text
+    )
     cells = {row[0].split(" ", 1)[0]: row[2:] for row in table_of(page.read_text(encoding="utf-8")).rows}
     assert cells["SRV-IP"][0].startswith("✘ échec") and cells["SRV-IP"][1].startswith("≈ écart attendu")
     assert cells["REC-IP"][0].startswith("⚠ avertissement")

@@ -20,10 +20,11 @@ h1{font-size:1.35rem;margin:0 0 .3rem}h2{font-size:1.05rem;margin:1rem 0 .3rem;b
 .v-ok{background:#e6f4ea;color:#0b3d1a}.v-ko{background:#fde7e9;color:#7a0010}.v-nv{background:#f1e6f7;color:#4b1a66}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.05rem .8rem;margin:.3rem 0}
 dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
-table{border-collapse:collapse;width:100%;margin:.3rem 0}
+table{border-collapse:collapse;width:100%;margin:.3rem 0}table.matrix{table-layout:fixed}
+th.env{width:15%}th.lvl{width:9%}
 th,td{border:1px solid #8a8a8a;padding:.15rem .3rem;text-align:left;vertical-align:top}
 thead th{background:#eceff1}caption{text-align:left;font-weight:600;padding:.2rem 0}
-th.req{font-weight:400;width:52%}.id{font-weight:700}.src{font-size:.8rem;color:#333}
+th.req{font-weight:400}.id{font-weight:700}.src{font-size:.8rem;color:#333}
 td.c{font-weight:600}.n{font-weight:400;font-size:.8rem}
 .s-passed{background:#e6f4ea;color:#0b3d1a}.s-failed{background:#fde7e9;color:#7a0010}
 .s-warning{background:#fff4ce;color:#5c3b00}.s-deviation{background:#e8eefc;color:#1a3670}
@@ -73,10 +74,7 @@ def _cell(cell: Cell) -> str:
 
 
 def _matrix(record: Record) -> str:
-    head = "".join(
-        f'<th scope="col">{escape(c.label)}<span class="n">{escape(c.target)}</span></th>'
-        for c in record.columns
-    )
+    head = "".join(f'<th scope="col" class="env">{escape(c.label)}</th>' for c in record.columns)
     rows = []
     for row in record.rows:
         cells = "".join(_cell(row.cells[c.key]) for c in record.columns)
@@ -89,11 +87,13 @@ def _matrix(record: Record) -> str:
         for c in record.columns
     )
     return (
-        "<h2>Exigences par environnement ANS</h2>\n<table>\n"
+        '<h2>Exigences par environnement ANS</h2>\n<table class="matrix">\n'
         f"<caption>{len(record.rows)} exigences du catalogue × {len(record.columns)} environnements ANS "
         f"(chaque case : le pire résultat, puis le décompte des scénarios)</caption>\n"
         f'<thead><tr><th scope="col">Exigence (phrase de la spécification ou du guide)</th>'
-        f'<th scope="col">Niveau</th>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows) + "\n</tbody>\n"
+        f'<th scope="col" class="lvl">Niveau</th>{head}</tr></thead>\n<tbody>\n'
+        + "\n".join(rows)
+        + "\n</tbody>\n"
         f'<tfoot><tr><th scope="row">Total des scénarios</th><td>{escape(counts_text(record.totals))}</td>'
         f"{totals}</tr></tfoot>\n</table>"
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .facts import RunFacts, TargetFacts
-from .words import NOT_APPLICABLE, NOT_RUN, Word, rank, word
+from .words import NOT_RUN, NOT_SELECTED, Word, rank, word
 
 NO_REQUIREMENT = "(sans exigence)"
 OTHER_ENV = "autre"
@@ -57,7 +57,7 @@ class Cell:
     @property
     def word(self) -> Word:
         if self.status is None:
-            return NOT_APPLICABLE if self.selected else NOT_RUN
+            return NOT_RUN if self.selected else NOT_SELECTED
         return word(self.status)
 
     @property

@@ -7,8 +7,8 @@ from .words import STATUSES
 
 ENV_WORDS = {"recette": "recette", "preproduction": "pré-production", "production": "production"}
 LEGEND = " ; ".join(f"{w.symbol} {w.one}" for w in STATUSES.values()) + (
-    " ; · sans objet (aucun scénario de l'exigence dans cet environnement) ou non exécuté (environnement "
-    "non testé par cette exécution). Le code couleur ne fait que répéter le symbole et le mot."
+    " ; · non exécuté (aucun scénario de l'exigence n'a tourné dans cet environnement) ou non testé "
+    "(environnement hors de cette exécution). Le code couleur ne fait que répéter le symbole et le mot."
 )
 
 

@@ -24,8 +24,8 @@ STATUSES: dict[str, Word] = {
 }
 # The worst status of a cell names it; an unknown status ranks just below "pas de verdict".
 PRECEDENCE = ("failed", "broken", "*", "non-verifiable", "warning", "deviation", "passed", "skipped")
-NOT_RUN = Word("·", "non exécuté", "", "none")
-NOT_APPLICABLE = Word("·", "sans objet", "", "none")
+NOT_RUN = Word("·", "non exécuté", "", "none")  # no scenario of the requirement ran in this environment
+NOT_SELECTED = Word("·", "non testé", "", "none")  # the environment was not part of the run (--sas-env)
 
 
 def word(status: str) -> Word:
