@@ -466,3 +466,22 @@ def test_the_allure_environment_block_links_the_record() -> None:
     )
     config = type("C", (), {"stash": {}})()
     assert run_environment(config)["synthese"].startswith("synthese.html")  # type: ignore[arg-type]
+
+
+def test_ci_templates_publish_the_record_beside_the_allure_report_and_as_the_job_summary() -> None:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe")
+    gitlab = yaml.load((ROOT / "ci-templates" / "gitlab-ci.yml").read_text(encoding="utf-8"))
+    github = yaml.load((ROOT / "ci-templates" / "github-actions.yml").read_text(encoding="utf-8"))
+    job = gitlab["recette-preproduction"]
+    assert job["artifacts"]["expose_as"] and "reports/synthese.html" in job["artifacts"]["paths"]
+    assert any("cp reports/synthese.html public/synthese.html" in line for line in gitlab["pages"]["script"])
+    steps = github["jobs"]["recette"]["steps"]
+    summary_step = next(s for s in steps if "GITHUB_STEP_SUMMARY" in s.get("run", ""))
+    assert summary_step["if"] == "always()" and "cat reports/synthese.md" in summary_step["run"]
+    assert "reports/allure-report/synthese.html" in summary_step["run"]
+    pages = next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert steps.index(summary_step) < steps.index(pages) and pages["with"]["path"] == "reports/allure-report"
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert "reports/synthese.html" in upload["with"]["path"]
