@@ -78,6 +78,19 @@ EXPECTED_CHANGES: dict[Defect, set[str]] = {
     Defect.CN_SUFFIXE: {"subject"},
     Defect.DEUX_CN: {"subject"},
     Defect.NOM_DANS_SAN: {"subject", ExtensionOID.SUBJECT_ALTERNATIVE_NAME.dotted_string},
+    **{
+        d: {"subject"}
+        for d in (
+            Defect.OU_CONTIENT,
+            Defect.OU_PREFIXE,
+            Defect.OU_SUFFIXE,
+            Defect.OU_ESPACE_DEBUT,
+            Defect.OU_ESPACE_FIN,
+            Defect.DEUX_OU,
+            Defect.MAUVAIS_O,
+            Defect.ORDRE_RDN,
+        )
+    },
 }
 
 
@@ -150,6 +163,37 @@ def test_subject_defects_change_only_what_they_name(pki: Pki) -> None:
         x509.DNSName
     ) == [cn]
     assert cn not in [a.value for a in san.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+
+
+@pytest.mark.parametrize("env_key", ENVIRONMENT_KEYS)
+def test_ou_and_o_defects_change_only_what_they_name(pki: Pki, env_key: str) -> None:
+    env = get_environment(env_key)
+
+    def attrs(defect: Defect) -> list[tuple[str, str]]:
+        return [(a.oid._name, str(a.value)) for a in pki.identity(env.key, defect).leaf.subject]
+
+    base = attrs(Defect.VALIDE)
+    ou_at = [k for k, _ in base].index("organizationalUnitName")
+    ou = env.subject.ou
+
+    def with_ou(value: str) -> list[tuple[str, str]]:
+        return [*base[:ou_at], ("organizationalUnitName", value), *base[ou_at + 1 :]]
+
+    assert attrs(Defect.OU_CONTIENT) == with_ou("9" + ou + "9")
+    assert attrs(Defect.OU_PREFIXE) == with_ou("9" + ou)
+    assert attrs(Defect.OU_SUFFIXE) == with_ou(ou + "9")
+    assert attrs(Defect.OU_ESPACE_DEBUT) == with_ou(" " + ou)
+    assert attrs(Defect.OU_ESPACE_FIN) == with_ou(ou + " ")
+    assert ou.isdigit()  # why no "OU in another letter case" defect exists: it would be SAS's OU
+    two = attrs(Defect.DEUX_OU)
+    assert two[: ou_at + 1] == base[: ou_at + 1] and two[ou_at + 2 :] == base[ou_at + 1 :]
+    assert two[ou_at + 1][0] == "organizationalUnitName" and two[ou_at + 1][1] != ou
+    wrong_o = attrs(Defect.MAUVAIS_O)
+    changed = [i for i, (a, b) in enumerate(zip(base, wrong_o, strict=True)) if a != b]
+    assert [base[i][0] for i in changed] == ["organizationName"]
+    reordered = attrs(Defect.ORDRE_RDN)
+    assert sorted(reordered) == sorted(base) and reordered != base
+    assert [k for k, _ in reordered][-2:] == ["commonName", "organizationalUnitName"]
 
 
 def test_validity_defects_stay_outside_the_window(pki: Pki) -> None:

@@ -57,6 +57,14 @@ class Defect(enum.StrEnum):
     CN_SUFFIXE = "cn-suffixe"
     DEUX_CN = "deux-cn"
     NOM_DANS_SAN = "nom-dans-san"
+    OU_CONTIENT = "ou-contient"
+    OU_PREFIXE = "ou-prefixe"
+    OU_SUFFIXE = "ou-suffixe"
+    OU_ESPACE_DEBUT = "ou-espace-debut"
+    OU_ESPACE_FIN = "ou-espace-fin"
+    DEUX_OU = "deux-ou"
+    MAUVAIS_O = "mauvais-o"
+    ORDRE_RDN = "ordre-rdn"
 
     @classmethod
     def parse(cls, value: str) -> Defect:
@@ -92,12 +100,22 @@ DEFECT_DESCRIPTIONS: dict[Defect, str] = {
     Defect.CN_SUFFIXE: "CN de SAS suivi d'un suffixe",
     Defect.DEUX_CN: "deux attributs CN, dont celui de SAS",
     Defect.NOM_DANS_SAN: "nom de SAS seulement dans subjectAltName",
+    Defect.OU_CONTIENT: "bon CN, OU qui contient celle de SAS entre deux autres caractères",
+    Defect.OU_PREFIXE: "bon CN, OU de SAS précédée d'un caractère",
+    Defect.OU_SUFFIXE: "bon CN, OU de SAS suivie d'un caractère",
+    Defect.OU_ESPACE_DEBUT: "bon CN, OU de SAS précédée d'une espace",
+    Defect.OU_ESPACE_FIN: "bon CN, OU de SAS suivie d'une espace",
+    Defect.DEUX_OU: "bon CN, deux attributs OU, dont celui de SAS",
+    Defect.MAUVAIS_O: "bons CN et OU, O d'une autre structure",
+    Defect.ORDRE_RDN: "CN et OU de SAS, dans un autre ordre des attributs du sujet",
 }
 
 WRONG_CN = "application-tierce-editeur"
 WRONG_OU = "499700999999001"
 SECOND_CN = "application-tierce"
 CN_SUFFIX = ".evil"
+OU_EXTRA = "9"  # OUs are digits (a structure number): the character that extends SAS's is one too
+WRONG_O = "CABINET TIERS0099999"
 
 
 def _dn(*, test: bool, cn: str) -> x509.Name:
@@ -195,6 +213,32 @@ def _replace_cn(subject: SasSubject, cn: str) -> x509.Name:
     return SasSubject(c=subject.c, st=subject.st, o=subject.o, ou=subject.ou, cn=cn).to_name()
 
 
+def _replace_ou(subject: SasSubject, ou: str) -> x509.Name:
+    return SasSubject(c=subject.c, st=subject.st, o=subject.o, ou=ou, cn=subject.cn).to_name()
+
+
+def _subject_plans(subject: SasSubject) -> dict[Defect, x509.Name]:
+    """The subjects one attribute away from SAS's (CN, OU, O, or the RDN order)."""
+    sas = list(subject.to_name())
+    ou_at = next(i for i, a in enumerate(sas) if a.oid == NameOID.ORGANIZATIONAL_UNIT_NAME)
+    second_ou = x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, WRONG_OU)
+    cn_at = next(i for i, a in enumerate(sas) if a.oid == NameOID.COMMON_NAME)
+    swapped = list(sas)
+    swapped[ou_at], swapped[cn_at] = sas[cn_at], sas[ou_at]
+    return {
+        Defect.OU_CONTIENT: _replace_ou(subject, OU_EXTRA + subject.ou + OU_EXTRA),
+        Defect.OU_PREFIXE: _replace_ou(subject, OU_EXTRA + subject.ou),
+        Defect.OU_SUFFIXE: _replace_ou(subject, subject.ou + OU_EXTRA),
+        Defect.OU_ESPACE_DEBUT: _replace_ou(subject, " " + subject.ou),
+        Defect.OU_ESPACE_FIN: _replace_ou(subject, subject.ou + " "),
+        Defect.DEUX_OU: x509.Name([*sas[: ou_at + 1], second_ou, *sas[ou_at + 1 :]]),
+        Defect.MAUVAIS_O: SasSubject(
+            c=subject.c, st=subject.st, o=WRONG_O, ou=subject.ou, cn=subject.cn
+        ).to_name(),
+        Defect.ORDRE_RDN: x509.Name(swapped),
+    }
+
+
 def leaf_plans(env_key: str, now: dt.datetime) -> dict[Defect, LeafPlan]:
     env = get_environment(env_key)
     h = env.hierarchy
@@ -247,6 +291,7 @@ def leaf_plans(env_key: str, now: dt.datetime) -> dict[Defect, LeafPlan]:
         Defect.CN_SUFFIXE: v(subject=_replace_cn(subject, subject.cn + CN_SUFFIX)),
         Defect.DEUX_CN: v(subject=two_cn),
         Defect.NOM_DANS_SAN: v(subject=san_only, san=(subject.cn,)),
+        **{defect: v(subject=name) for defect, name in _subject_plans(subject).items()},
     }
 
 

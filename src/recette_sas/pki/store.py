@@ -328,6 +328,8 @@ def _issued_fresh(issued: Path, material: Path, now: dt.datetime, horizon: dt.ti
         material_meta = json.loads((material / "material.json").read_text())
         if meta.get("material_created") != material_meta["created"]:
             return False
+        if meta.get("defects") != [d.value for d in Defect]:
+            return False  # the catalogue grew (or changed) since this set was issued
         if dt.datetime.fromisoformat(meta["crl_next_update"]) < now + horizon:
             return False
         if dt.datetime.fromisoformat(meta["leaf_not_after"]) < now + horizon:
@@ -428,6 +430,7 @@ def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime)
                 "crl_next_update": next_update.isoformat(),
                 "leaf_not_after": (now + LEAF_VALIDITY).isoformat(),
                 "not_yet_valid_from": latest_not_yet_valid.isoformat(),
+                "defects": [d.value for d in Defect],
                 "issued": {ca: sorted(format(s, "x") for s in v) for ca, v in issued.items()},
                 "revoked": {
                     ca: {format(s, "x"): t.isoformat() for s, t in v.items()} for ca, v in revoked.items()

@@ -60,7 +60,14 @@ from recette_sas._net.tlsio import retry as _retry
 from recette_sas._net.tlsio import send_all as _send_all
 from recette_sas.environments import UsageError
 from recette_sas.fhir.app import FhirApp, FhirResponse, error_response
-from recette_sas.server.policy import OcspChecker, PeerIdentity, Policy, application_refusal, identity_of
+from recette_sas.server.policy import (
+    OcspChecker,
+    PeerIdentity,
+    Policy,
+    application_refusal,
+    identity_of,
+    refusal_without_certificate,
+)
 from recette_sas.server.tls import VERIFY_ERRORS, make_context, server_identity
 
 CONVERSATION_DEADLINE: Final = 10.0
@@ -428,7 +435,12 @@ class ReferenceServer:
     ) -> None:
         """The application checks (``server/policy.py``); identity from the TLS layer unless broken on purpose."""
         if peer is None:
-            raise _refuse("no client certificate")
+            claimed, reason = refusal_without_certificate(self.policy, request.headers)
+            if claimed is not None:
+                entry.update(identity=claimed.subject, identity_source=claimed.source)
+            if reason is not None:
+                raise _refuse(reason)
+            return
         identity = identity_of(self.policy, peer, request.headers)
         self.last_identity = identity
         entry.update(identity=identity.subject, identity_source=identity.source)

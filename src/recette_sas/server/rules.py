@@ -93,6 +93,14 @@ _DEFECT_CAUSES: dict[str, frozenset[Cause]] = {
             "cn-suffixe",
             "deux-cn",
             "nom-dans-san",
+            "ou-contient",
+            "ou-prefixe",
+            "ou-suffixe",
+            "ou-espace-debut",
+            "ou-espace-fin",
+            "deux-ou",
+            "mauvais-o",
+            "ordre-rdn",
         )
     },
 }
