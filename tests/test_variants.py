@@ -36,6 +36,19 @@ HEADERS_NO_CERT = "SRV-IDENTITE-TLS-02"
 HEADER_FORMS = {f"SRV-IDENTITE-TLS-03[{f}]" for f in ("minuscules", "soulignes", "doubles")}
 OU_CONTAINS = {f"SRV-OU-02[{d}]" for d in ("ou-contient", "ou-prefixe", "ou-suffixe", "deux-ou")}
 OU_SPACES = {f"REC-OU-ESPACE-01[{d}]" for d in ("ou-espace-debut", "ou-espace-fin")}
+CHAIN_CA = {
+    f"SRV-CHAINE-VALIDE-01[{d}]"
+    for d in (
+        "intermediaire-expire",
+        "intermediaire-pas-encore-valide",
+        "intermediaire-revoque",
+        "intermediaire-non-ca",
+        "intermediaire-sans-keycertsign",
+        "longueur-chemin",
+    )
+}
+CHAIN_SIGNATURE = {f"SRV-CHAINE-VALIDE-02[{d}]" for d in ("signature-corrompue", "autre-cle-dn-intermediaire")}
+CRITICAL_EXT = "REC-EXTENSION-CRITIQUE-01[extension-critique-inconnue]"
 WHOLE_SUBJECT = {f"REC-SUJET-EXACT-01[{d}]" for d in ("mauvais-o", "ordre-rdn")}
 OTHER_H = "SRV-HIERARCHIE-01"
 REVOKED = "SRV-REVOCATION-01"
@@ -67,8 +80,11 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
         | {IGC_CN, IGC_OTHER_H, IGC_REVOKED}
         | IGC_FORGED
         | OU_CONTAINS
-        | HEADER_FORMS,
+        | HEADER_FORMS
+        | CHAIN_CA
+        | CHAIN_SIGNATURE,
         CN_ADVISORY
+        | {CRITICAL_EXT}
         | OU_SPACES
         | WHOLE_SUBJECT
         | {REVOKED_OCSP}
@@ -89,7 +105,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
         CN_ADVISORY - {f"{CN_CASE}[cn-casse]"},
     ),
     "cn-insensible-casse": (set(), {f"{CN_CASE}[cn-casse]"}),
-    "sans-revocation": ({REVOKED, IGC_REVOKED}, {REVOKED_OCSP}),
+    "sans-revocation": ({REVOKED, IGC_REVOKED, "SRV-CHAINE-VALIDE-01[intermediaire-revoque]"}, {REVOKED_OCSP}),
     "sans-ocsp": (set(), {REVOKED_OCSP}),
     "sans-profil": (set(), {f"{PROFILE}[feuille-ca]"}),
     "tls10": ({f"{OLD_TLS}[TLS 1.0]", f"{OLD_TLS}[TLS 1.1]"} | IGC_TLS, set()),
@@ -102,6 +118,9 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "en-tetes-sans-certificat": ({HEADERS_NO_CERT}, set()),
     "en-tetes-soulignes": ({"SRV-IDENTITE-TLS-03[soulignes]"}, set()),
     "en-tetes-premiere-occurrence": ({HEADERS} | HEADER_FORMS, set()),
+    "chaine-ac-non-verifiee": (CHAIN_CA, set()),
+    "signature-non-verifiee": ({"SRV-CHAINE-VALIDE-02[signature-corrompue]"}, set()),
+    "extension-critique-ignoree": (set(), {CRITICAL_EXT}),
 }
 
 
@@ -150,7 +169,7 @@ def test_reference_passes_the_whole_server_matrix(pytester: pytest.Pytester, war
     statuses = by_status(summary)
     assert set(statuses) == {"passed", "skipped"}
     assert statuses["skipped"] == NOT_TESTABLE_HERE
-    assert summary["totals"]["passed"] == 267 + 36  # look-alike matrix + real-chain scenarios
+    assert summary["totals"]["passed"] == 333 + 36  # look-alike matrix + real-chain scenarios
     assert {ans_env_of(r) for r in summary["results"]} == {
         "recette",
         "preproduction",
@@ -210,7 +229,7 @@ def test_a_down_target_errors_everywhere_and_costs_one_timeout(
     ]
     text = outcome.stdout.str()
     # One attempt dialled each target; every other scenario was refused a dial, not timed out again.
-    assert len(summary["results"]) == 105
+    assert len(summary["results"]) == 127
     assert float(re.search(r"in ([0-9.]+)s", text)[1]) < 30  # type: ignore[index]
 
 
@@ -264,7 +283,7 @@ def test_collect_only_selects_one_environment_matrix(pytester: pytest.Pytester) 
             f"{env} and serveur",
         )
         ids = [line for line in outcome.stdout.lines if "::" in line]
-        assert len(ids) == 105  # 91 look-alike, 12 real-chain, 2 IP filtering
+        assert len(ids) == 127  # 113 look-alike, 12 real-chain, 2 IP filtering
         assert all(f"[{env}-" in line for line in ids)
 
 

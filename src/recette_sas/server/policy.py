@@ -60,6 +60,15 @@ IDENTITY_HEADERS: Final = (
 """Headers a misconfigured editor app trusts to say who the client is (lower case)."""
 
 OCSP_TIMEOUT: Final = 3.0
+ISSUER_NOT_FOUND: Final = frozenset({2, 18, 19, 20, 21})
+"""X509 errors that mean no path to a trusted root: ``ignore_ca_errors`` never lets them through."""
+
+
+def verify_error_ignored(policy: Policy, errnum: int, depth: int) -> bool:
+    """Whether a broken policy's verify callback lets X509 error ``errnum`` at ``depth`` through."""
+    if errnum in policy.ignored_verify_errors:
+        return True
+    return policy.ignore_ca_errors and depth >= 1 and errnum not in ISSUER_NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -89,12 +98,15 @@ class Policy:
     trust_underscore_headers: bool = False  # the app reads X_SSL_Client_CN as X-SSL-Client-CN (CGI)
     first_header_occurrence: bool = False  # with identity headers, a repeated one is read at its first
     client_ca_names: tuple[x509.Name, ...] | None = None
+    # broken on purpose: the TLS verify callback lets these X509 errors through
+    ignored_verify_errors: tuple[int, ...] = ()  # at any depth
+    ignore_ca_errors: bool = False  # any error on a CA certificate it could link to the root
     stall_without_certificate: bool = False  # broken on purpose: holds a call without certificate open
     close_after_handshake: bool = False  # broken on purpose: closes every connection without an answer
 
     def __post_init__(self) -> None:
         # Accept lists from callers, keep the dataclass hashable and immutable.
-        for name in ("allowed_subjects", "trusted_cas", "crls", "client_ca_names"):
+        for name in ("allowed_subjects", "trusted_cas", "crls", "client_ca_names", "ignored_verify_errors"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))

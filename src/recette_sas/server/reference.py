@@ -67,6 +67,7 @@ from recette_sas.server.policy import (
     application_refusal,
     identity_of,
     refusal_without_certificate,
+    verify_error_ignored,
 )
 from recette_sas.server.tls import VERIFY_ERRORS, make_context, server_identity
 
@@ -276,7 +277,7 @@ class ReferenceServer:
                     }
                 )
         # The broken "accepts any certificate" server: OpenSSL still checks, nobody listens.
-        return bool(ok) or not self.policy.verify_client
+        return bool(ok) or not self.policy.verify_client or verify_error_ignored(self.policy, errnum, depth)
 
     # -- connections -----------------------------------------------------------------------------
 

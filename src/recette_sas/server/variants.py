@@ -69,6 +69,17 @@ VARIANTS: dict[str, Variant] = {
             "checks CN and OU only, not O nor the order of the subject's attributes",
             _set(check_other_attributes=False),
         ),
+        Variant(
+            "chaine-ac-non-verifiee",
+            "lets through any error on a CA certificate it can link to the root (dates, revocation, CA flags)",
+            _set(ignore_ca_errors=True),
+        ),
+        Variant("signature-non-verifiee", "lets certificate signature failures through", _set(ignored_verify_errors=(7,))),
+        Variant(
+            "extension-critique-ignoree",
+            "lets an unhandled critical extension through",
+            _set(ignored_verify_errors=(34,)),
+        ),
         Variant("sans-revocation", "checks neither CRL nor OCSP", _set(check_crl=False, check_ocsp=False)),
         Variant("sans-ocsp", "checks the CRL only", _set(check_ocsp=False)),
         Variant("sans-profil", "does not check the AUTH_CLI profile", _set(check_profile=False)),
