@@ -240,7 +240,9 @@ def _ca_fields(cert: x509.Certificate) -> dict[str, object]:
 
 @pytest.mark.parametrize("env_key", ENVIRONMENT_KEYS)
 @pytest.mark.parametrize("defect", list(FLAWS), ids=lambda d: d.value)
-def test_each_flawed_ca_differs_from_the_intermediate_by_one_thing(pki: Pki, env_key: str, defect: Defect) -> None:
+def test_each_flawed_ca_differs_from_the_intermediate_by_one_thing(
+    pki: Pki, env_key: str, defect: Defect
+) -> None:
     h = get_environment(env_key).hierarchy
     root, inter = pki.hierarchy(h)
     ident = pki.identity(env_key, defect)
@@ -270,7 +272,9 @@ def test_each_flawed_ca_differs_from_the_intermediate_by_one_thing(pki: Pki, env
         assert flawed.not_valid_after_utc < now or flawed.not_valid_before_utc > now + dt.timedelta(days=365)
     else:
         assert changed == expected
-    revoked = pki.crl(pki.hierarchy_names(h)[0]).get_revoked_certificate_by_serial_number(flawed.serial_number)
+    revoked = pki.crl(pki.hierarchy_names(h)[0]).get_revoked_certificate_by_serial_number(
+        flawed.serial_number
+    )
     assert (revoked is not None) == (defect is Defect.INTERMEDIAIRE_REVOQUE)
 
 

@@ -47,7 +47,9 @@ CHAIN_CA = {
         "longueur-chemin",
     )
 }
-CHAIN_SIGNATURE = {f"SRV-CHAINE-VALIDE-02[{d}]" for d in ("signature-corrompue", "autre-cle-dn-intermediaire")}
+CHAIN_SIGNATURE = {
+    f"SRV-CHAINE-VALIDE-02[{d}]" for d in ("signature-corrompue", "autre-cle-dn-intermediaire")
+}
 CRITICAL_EXT = "REC-EXTENSION-CRITIQUE-01[extension-critique-inconnue]"
 WHOLE_SUBJECT = {f"REC-SUJET-EXACT-01[{d}]" for d in ("mauvais-o", "ordre-rdn")}
 OTHER_H = "SRV-HIERARCHIE-01"
@@ -105,12 +107,18 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
         CN_ADVISORY - {f"{CN_CASE}[cn-casse]"},
     ),
     "cn-insensible-casse": (set(), {f"{CN_CASE}[cn-casse]"}),
-    "sans-revocation": ({REVOKED, IGC_REVOKED, "SRV-CHAINE-VALIDE-01[intermediaire-revoque]"}, {REVOKED_OCSP}),
+    "sans-revocation": (
+        {REVOKED, IGC_REVOKED, "SRV-CHAINE-VALIDE-01[intermediaire-revoque]"},
+        {REVOKED_OCSP},
+    ),
     "sans-ocsp": (set(), {REVOKED_OCSP}),
     "sans-profil": (set(), {f"{PROFILE}[feuille-ca]"}),
     "tls10": ({f"{OLD_TLS}[TLS 1.0]", f"{OLD_TLS}[TLS 1.1]"} | IGC_TLS, set()),
     "deux-hierarchies": ({OTHER_H, IGC_CA_NAMES, IGC_OTHER_H}, set()),
-    "en-tetes-identite": ({HEADERS, "SRV-IDENTITE-TLS-03[minuscules]", "SRV-IDENTITE-TLS-03[soulignes]"}, set()),
+    "en-tetes-identite": (
+        {HEADERS, "SRV-IDENTITE-TLS-03[minuscules]", "SRV-IDENTITE-TLS-03[soulignes]"},
+        set(),
+    ),
     "ou-sous-chaine": (OU_CONTAINS - {"SRV-OU-02[deux-ou]"}, OU_SPACES),
     "ou-sans-espaces": (set(), OU_SPACES),
     "ou-multiple": ({"SRV-OU-02[deux-ou]"}, set()),

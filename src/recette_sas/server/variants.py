@@ -62,7 +62,9 @@ VARIANTS: dict[str, Variant] = {
             "cn-insensible-casse", "matches the CN case-insensitively", _set(subject_match="cn_casefold")
         ),
         Variant("ou-sous-chaine", "matches the OU as a substring", _set(subject_match="ou_substring")),
-        Variant("ou-sans-espaces", "trims spaces around the OU before comparing", _set(subject_match="ou_strip")),
+        Variant(
+            "ou-sans-espaces", "trims spaces around the OU before comparing", _set(subject_match="ou_strip")
+        ),
         Variant("ou-multiple", "accepts SAS's OU among several OU attributes", _set(subject_match="ou_any")),
         Variant(
             "cn-ou-seulement",
@@ -74,7 +76,11 @@ VARIANTS: dict[str, Variant] = {
             "lets through any error on a CA certificate it can link to the root (dates, revocation, CA flags)",
             _set(ignore_ca_errors=True),
         ),
-        Variant("signature-non-verifiee", "lets certificate signature failures through", _set(ignored_verify_errors=(7,))),
+        Variant(
+            "signature-non-verifiee",
+            "lets certificate signature failures through",
+            _set(ignored_verify_errors=(7,)),
+        ),
         Variant(
             "extension-critique-ignoree",
             "lets an unhandled critical extension through",
@@ -106,7 +112,9 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "bloque-sans-certificat",
             "holds calls without a certificate open (certificate optional) and checks no revocation",
-            _set(require_client_cert=False, stall_without_certificate=True, check_crl=False, check_ocsp=False),
+            _set(
+                require_client_cert=False, stall_without_certificate=True, check_crl=False, check_ocsp=False
+            ),
         ),
         Variant(
             "ferme-apres-poignee",
