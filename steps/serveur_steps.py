@@ -97,6 +97,18 @@ def _(presentation: Presentation, pki: Pki, ans_env: str) -> Presentation:
     return dataclasses.replace(presentation, extra_headers=presentation.extra_headers + headers)
 
 
+@given(
+    parsers.parse("la requête porte des en-têtes d'identité forgés au nom de SAS, écrits « {forme} »"),
+    target_fixture="presentation",
+)
+def _(presentation: Presentation, pki: Pki, ans_env: str, forme: str) -> Presentation:
+    headers = forged_identity_headers(
+        get_environment(ans_env).subject, pki.identity(ans_env, Defect.VALIDE), form=forme
+    )
+    attach_text("en-têtes forgés", "\n".join(f"{name}: {value[:80]}" for name, value in headers))
+    return dataclasses.replace(presentation, extra_headers=presentation.extra_headers + headers)
+
+
 def _call(
     session: TargetSession,
     cible: Target,

@@ -21,7 +21,7 @@ from recette_sas.environments import (
     get_environment,
     other_environment,
 )
-from recette_sas.identity import certificate_pem
+from recette_sas.identity import certificate_pem, signed_by
 from recette_sas.pki.catalogue import GENUINE, IMPOSTORS, Defect
 from recette_sas.pki.store import Pki
 
@@ -78,6 +78,38 @@ EXPECTED_CHANGES: dict[Defect, set[str]] = {
     Defect.CN_SUFFIXE: {"subject"},
     Defect.DEUX_CN: {"subject"},
     Defect.NOM_DANS_SAN: {"subject", ExtensionOID.SUBJECT_ALTERNATIVE_NAME.dotted_string},
+    **{
+        d: {"subject"}
+        for d in (
+            Defect.OU_CONTIENT,
+            Defect.OU_PREFIXE,
+            Defect.OU_SUFFIXE,
+            Defect.OU_ESPACE_DEBUT,
+            Defect.OU_ESPACE_FIN,
+            Defect.DEUX_OU,
+            Defect.MAUVAIS_O,
+            Defect.ORDRE_RDN,
+        )
+    },
+    # Chain defects: the leaf is SAS's valid one but for its issuer (a flawed CA of the same root,
+    # or another key under the intermediate's DN: only the signature and AKI differ), or nothing at all
+    # (the defect is in the signature bytes or in what is sent after the leaf).
+    **{
+        d: {"issuer"}
+        for d in (
+            Defect.INTERMEDIAIRE_EXPIRE,
+            Defect.INTERMEDIAIRE_PAS_ENCORE_VALIDE,
+            Defect.INTERMEDIAIRE_REVOQUE,
+            Defect.INTERMEDIAIRE_NON_CA,
+            Defect.INTERMEDIAIRE_SANS_KEYCERTSIGN,
+            Defect.LONGUEUR_CHEMIN,
+        )
+    },
+    Defect.AUTRE_CLE_DN_INTERMEDIAIRE: set(),
+    Defect.SIGNATURE_CORROMPUE: set(),
+    Defect.EXTENSION_CRITIQUE_INCONNUE: {"1.3.6.1.4.1.55555.1.1"},
+    Defect.CHAINE_DESORDRE: set(),
+    Defect.CHAINE_CERTIFICAT_ETRANGER: set(),
 }
 
 
@@ -150,6 +182,121 @@ def test_subject_defects_change_only_what_they_name(pki: Pki) -> None:
         x509.DNSName
     ) == [cn]
     assert cn not in [a.value for a in san.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+
+
+@pytest.mark.parametrize("env_key", ENVIRONMENT_KEYS)
+def test_ou_and_o_defects_change_only_what_they_name(pki: Pki, env_key: str) -> None:
+    env = get_environment(env_key)
+
+    def attrs(defect: Defect) -> list[tuple[str, str]]:
+        return [(a.oid._name, str(a.value)) for a in pki.identity(env.key, defect).leaf.subject]
+
+    base = attrs(Defect.VALIDE)
+    ou_at = [k for k, _ in base].index("organizationalUnitName")
+    ou = env.subject.ou
+
+    def with_ou(value: str) -> list[tuple[str, str]]:
+        return [*base[:ou_at], ("organizationalUnitName", value), *base[ou_at + 1 :]]
+
+    assert attrs(Defect.OU_CONTIENT) == with_ou("9" + ou + "9")
+    assert attrs(Defect.OU_PREFIXE) == with_ou("9" + ou)
+    assert attrs(Defect.OU_SUFFIXE) == with_ou(ou + "9")
+    assert attrs(Defect.OU_ESPACE_DEBUT) == with_ou(" " + ou)
+    assert attrs(Defect.OU_ESPACE_FIN) == with_ou(ou + " ")
+    assert ou.isdigit()  # why no "OU in another letter case" defect exists: it would be SAS's OU
+    two = attrs(Defect.DEUX_OU)
+    assert two[: ou_at + 1] == base[: ou_at + 1] and two[ou_at + 2 :] == base[ou_at + 1 :]
+    assert two[ou_at + 1][0] == "organizationalUnitName" and two[ou_at + 1][1] != ou
+    wrong_o = attrs(Defect.MAUVAIS_O)
+    changed = [i for i, (a, b) in enumerate(zip(base, wrong_o, strict=True)) if a != b]
+    assert [base[i][0] for i in changed] == ["organizationName"]
+    reordered = attrs(Defect.ORDRE_RDN)
+    assert sorted(reordered) == sorted(base) and reordered != base
+    assert [k for k, _ in reordered][-2:] == ["commonName", "organizationalUnitName"]
+
+
+FLAWS = {
+    Defect.INTERMEDIAIRE_EXPIRE: "expiree",
+    Defect.INTERMEDIAIRE_PAS_ENCORE_VALIDE: "pas-encore-valide",
+    Defect.INTERMEDIAIRE_REVOQUE: "revoquee",
+    Defect.INTERMEDIAIRE_NON_CA: "non-ca",
+    Defect.INTERMEDIAIRE_SANS_KEYCERTSIGN: "sans-keycertsign",
+    Defect.LONGUEUR_CHEMIN: "sous-ac",
+}
+
+
+def _ca_fields(cert: x509.Certificate) -> dict[str, object]:
+    bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    return {
+        "not_before": cert.not_valid_before_utc,
+        "not_after": cert.not_valid_after_utc,
+        "ca": bc.ca,
+        "path_length": bc.path_length,
+        "key_cert_sign": ku.key_cert_sign,
+        "crl_sign": ku.crl_sign,
+    }
+
+
+@pytest.mark.parametrize("env_key", ENVIRONMENT_KEYS)
+@pytest.mark.parametrize("defect", list(FLAWS), ids=lambda d: d.value)
+def test_each_flawed_ca_differs_from_the_intermediate_by_one_thing(
+    pki: Pki, env_key: str, defect: Defect
+) -> None:
+    h = get_environment(env_key).hierarchy
+    root, inter = pki.hierarchy(h)
+    ident = pki.identity(env_key, defect)
+    flawed = ident.chain[0]
+    assert signed_by(ident.leaf, flawed)
+    assert flawed.subject.rfc4514_string().startswith(inter.subject.rfc4514_string().split(",", 1)[0])
+    assert flawed.subject != inter.subject and flawed.public_key() != inter.public_key()
+    if defect is Defect.LONGUEUR_CHEMIN:
+        assert signed_by(flawed, inter) and ident.chain[1] == inter  # a sound CA one level too deep
+        sound = _ca_fields(inter) | {"path_length": None}
+    else:
+        assert signed_by(flawed, root) and len(ident.chain) == 1
+        sound = _ca_fields(inter)
+    actual = _ca_fields(flawed)
+    changed = {k for k in sound if sound[k] != actual[k]}
+    now = dt.datetime.now(dt.UTC)
+    expected = {
+        Defect.INTERMEDIAIRE_EXPIRE: {"not_before", "not_after"},
+        Defect.INTERMEDIAIRE_PAS_ENCORE_VALIDE: {"not_before", "not_after"},
+        Defect.INTERMEDIAIRE_REVOQUE: set(),
+        Defect.INTERMEDIAIRE_NON_CA: {"ca", "path_length"},
+        Defect.INTERMEDIAIRE_SANS_KEYCERTSIGN: {"key_cert_sign"},
+        Defect.LONGUEUR_CHEMIN: set(),
+    }[defect]
+    if defect in (Defect.INTERMEDIAIRE_EXPIRE, Defect.INTERMEDIAIRE_PAS_ENCORE_VALIDE):
+        assert {k for k in changed if k not in ("not_before", "not_after")} == set()
+        assert flawed.not_valid_after_utc < now or flawed.not_valid_before_utc > now + dt.timedelta(days=365)
+    else:
+        assert changed == expected
+    revoked = pki.crl(pki.hierarchy_names(h)[0]).get_revoked_certificate_by_serial_number(
+        flawed.serial_number
+    )
+    assert (revoked is not None) == (defect is Defect.INTERMEDIAIRE_REVOQUE)
+
+
+@pytest.mark.parametrize("env_key", ENVIRONMENT_KEYS)
+def test_signature_and_sending_defects(pki: Pki, env_key: str) -> None:
+    h = get_environment(env_key).hierarchy
+    root, inter = pki.hierarchy(h)
+    valid = pki.identity(env_key)
+    corrupted = pki.identity(env_key, Defect.SIGNATURE_CORROMPUE)
+    assert corrupted.leaf.tbs_certificate_bytes != valid.leaf.tbs_certificate_bytes  # its own serial
+    assert not signed_by(corrupted.leaf, inter) and corrupted.chain == (inter,)
+    other_key = pki.identity(env_key, Defect.AUTRE_CLE_DN_INTERMEDIAIRE)
+    assert other_key.leaf.issuer == inter.subject and not signed_by(other_key.leaf, inter)
+    assert signed_by(other_key.leaf, pki.ca(IMPOSTORS[h][1].name)) and other_key.chain == (inter,)
+    critical = pki.identity(env_key, Defect.EXTENSION_CRITIQUE_INCONNUE).leaf
+    ext = critical.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.3.6.1.4.1.55555.1.1"))
+    assert ext.critical and signed_by(critical, inter)
+    assert pki.identity(env_key, Defect.CHAINE_DESORDRE).chain == (root, inter)
+    foreign = pki.identity(env_key, Defect.CHAINE_CERTIFICAT_ETRANGER).chain
+    assert foreign[0] == inter and len(foreign) == 2 and foreign[1].subject != root.subject
+    for defect in (Defect.CHAINE_DESORDRE, Defect.CHAINE_CERTIFICAT_ETRANGER):
+        assert signed_by(pki.identity(env_key, defect).leaf, inter)
 
 
 def test_validity_defects_stay_outside_the_window(pki: Pki) -> None:

@@ -32,6 +32,26 @@ OLD_TLS = "SRV-TLS-02"
 OTHER_ENV = "SRV-CORRESPONDANCE-01"  # refused where the editor environment does not serve the other one
 OTHER_ENV_SERVED = "SRV-CORRESPONDANCE-02"  # accepted where it does (simplified mapping only)
 HEADERS = "SRV-IDENTITE-TLS-01"
+HEADERS_NO_CERT = "SRV-IDENTITE-TLS-02"
+HEADER_FORMS = {f"SRV-IDENTITE-TLS-03[{f}]" for f in ("minuscules", "soulignes", "doubles")}
+OU_CONTAINS = {f"SRV-OU-02[{d}]" for d in ("ou-contient", "ou-prefixe", "ou-suffixe", "deux-ou")}
+OU_SPACES = {f"REC-OU-ESPACE-01[{d}]" for d in ("ou-espace-debut", "ou-espace-fin")}
+CHAIN_CA = {
+    f"SRV-CHAINE-VALIDE-01[{d}]"
+    for d in (
+        "intermediaire-expire",
+        "intermediaire-pas-encore-valide",
+        "intermediaire-revoque",
+        "intermediaire-non-ca",
+        "intermediaire-sans-keycertsign",
+        "longueur-chemin",
+    )
+}
+CHAIN_SIGNATURE = {
+    f"SRV-CHAINE-VALIDE-02[{d}]" for d in ("signature-corrompue", "autre-cle-dn-intermediaire")
+}
+CRITICAL_EXT = "REC-EXTENSION-CRITIQUE-01[extension-critique-inconnue]"
+WHOLE_SUBJECT = {f"REC-SUJET-EXACT-01[{d}]" for d in ("mauvais-o", "ordre-rdn")}
 OTHER_H = "SRV-HIERARCHIE-01"
 REVOKED = "SRV-REVOCATION-01"
 REVOKED_OCSP = "REC-OCSP-01"
@@ -60,8 +80,15 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
         | {f"{NOT_IGC}[{d}]" for d in ("auto-signe", "ac-imposteur", "ac-etrangere")}
         | {f"{VALIDITY}[{d}]" for d in ("expire", "pas-encore-valide")}
         | {IGC_CN, IGC_OTHER_H, IGC_REVOKED}
-        | IGC_FORGED,
+        | IGC_FORGED
+        | OU_CONTAINS
+        | HEADER_FORMS
+        | CHAIN_CA
+        | CHAIN_SIGNATURE,
         CN_ADVISORY
+        | {CRITICAL_EXT}
+        | OU_SPACES
+        | WHOLE_SUBJECT
         | {REVOKED_OCSP}
         | {
             f"{PROFILE}[{d}]"
@@ -69,23 +96,39 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
         }
         | {f"{CRYPTO}[{d}]" for d in ("rsa-1024", "sha1")},
     ),
-    "ignore-cn": (CN_BLOCKING | {HEADERS}, CN_ADVISORY),
-    "ignore-ou": ({f"{OU}[mauvais-ou]"}, set()),
+    "ignore-cn": (CN_BLOCKING | {HEADERS} | HEADER_FORMS, CN_ADVISORY),
+    "ignore-ou": ({f"{OU}[mauvais-ou]"} | OU_CONTAINS, OU_SPACES),
     "sans-controle-sujet": (
-        CN_BLOCKING | {f"{OU}[mauvais-ou]", OTHER_ENV, HEADERS, IGC_CN},
-        CN_ADVISORY,
+        CN_BLOCKING | {f"{OU}[mauvais-ou]", OTHER_ENV, HEADERS, IGC_CN} | OU_CONTAINS | HEADER_FORMS,
+        CN_ADVISORY | OU_SPACES | WHOLE_SUBJECT,
     ),
     "cn-sous-chaine": (
         {f"{CN}[cn-prefixe]", f"{CN}[cn-suffixe]"},
         CN_ADVISORY - {f"{CN_CASE}[cn-casse]"},
     ),
     "cn-insensible-casse": (set(), {f"{CN_CASE}[cn-casse]"}),
-    "sans-revocation": ({REVOKED, IGC_REVOKED}, {REVOKED_OCSP}),
+    "sans-revocation": (
+        {REVOKED, IGC_REVOKED, "SRV-CHAINE-VALIDE-01[intermediaire-revoque]"},
+        {REVOKED_OCSP},
+    ),
     "sans-ocsp": (set(), {REVOKED_OCSP}),
     "sans-profil": (set(), {f"{PROFILE}[feuille-ca]"}),
     "tls10": ({f"{OLD_TLS}[TLS 1.0]", f"{OLD_TLS}[TLS 1.1]"} | IGC_TLS, set()),
     "deux-hierarchies": ({OTHER_H, IGC_CA_NAMES, IGC_OTHER_H}, set()),
-    "en-tetes-identite": ({HEADERS}, set()),
+    "en-tetes-identite": (
+        {HEADERS, "SRV-IDENTITE-TLS-03[minuscules]", "SRV-IDENTITE-TLS-03[soulignes]"},
+        set(),
+    ),
+    "ou-sous-chaine": (OU_CONTAINS - {"SRV-OU-02[deux-ou]"}, OU_SPACES),
+    "ou-sans-espaces": (set(), OU_SPACES),
+    "ou-multiple": ({"SRV-OU-02[deux-ou]"}, set()),
+    "cn-ou-seulement": (set(), WHOLE_SUBJECT),
+    "en-tetes-sans-certificat": ({HEADERS_NO_CERT}, set()),
+    "en-tetes-soulignes": ({"SRV-IDENTITE-TLS-03[soulignes]"}, set()),
+    "en-tetes-premiere-occurrence": ({HEADERS} | HEADER_FORMS, set()),
+    "chaine-ac-non-verifiee": (CHAIN_CA, set()),
+    "signature-non-verifiee": ({"SRV-CHAINE-VALIDE-02[signature-corrompue]"}, set()),
+    "extension-critique-ignoree": (set(), {CRITICAL_EXT}),
 }
 
 
@@ -134,7 +177,7 @@ def test_reference_passes_the_whole_server_matrix(pytester: pytest.Pytester, war
     statuses = by_status(summary)
     assert set(statuses) == {"passed", "skipped"}
     assert statuses["skipped"] == NOT_TESTABLE_HERE
-    assert summary["totals"]["passed"] == 195 + 36  # look-alike matrix + real-chain scenarios
+    assert summary["totals"]["passed"] == 333 + 36  # look-alike matrix + real-chain scenarios
     assert {ans_env_of(r) for r in summary["results"]} == {
         "recette",
         "preproduction",
@@ -194,7 +237,7 @@ def test_a_down_target_errors_everywhere_and_costs_one_timeout(
     ]
     text = outcome.stdout.str()
     # One attempt dialled each target; every other scenario was refused a dial, not timed out again.
-    assert len(summary["results"]) == 81
+    assert len(summary["results"]) == 127
     assert float(re.search(r"in ([0-9.]+)s", text)[1]) < 30  # type: ignore[index]
 
 
@@ -248,7 +291,7 @@ def test_collect_only_selects_one_environment_matrix(pytester: pytest.Pytester) 
             f"{env} and serveur",
         )
         ids = [line for line in outcome.stdout.lines if "::" in line]
-        assert len(ids) == 81  # 67 look-alike, 12 real-chain, 2 IP filtering
+        assert len(ids) == 127  # 113 look-alike, 12 real-chain, 2 IP filtering
         assert all(f"[{env}-" in line for line in ids)
 
 

@@ -33,6 +33,26 @@ Fonctionnalité: Le CN et l'OU du certificat sont ceux de SAS pour l'environneme
       | cn-espace-debut |
       | cn-espace-fin   |
 
+    @SRV-OU @SRV-OU-02 @bloquant
+    Exemples: OU qui contient celle de SAS, ou plusieurs OU
+      | défaut      |
+      | ou-contient |
+      | ou-prefixe  |
+      | ou-suffixe  |
+      | deux-ou     |
+
+    @REC-OU-ESPACE @REC-OU-ESPACE-01 @recommande
+    Exemples: OU entourée d'espaces
+      | défaut          |
+      | ou-espace-debut |
+      | ou-espace-fin   |
+
+    @REC-SUJET-EXACT @REC-SUJET-EXACT-01 @recommande
+    Exemples: bons CN et OU dans un autre sujet
+      | défaut    |
+      | mauvais-o |
+      | ordre-rdn |
+
   @SRV-CORRESPONDANCE @SRV-CORRESPONDANCE-01 @bloquant @correspondance_separee
   Scénario: Le certificat SAS d'un autre environnement ANS est refusé
     Un environnement de l'éditeur n'accepte que le sujet SAS des environnements ANS qu'il sert. Ce
@@ -59,3 +79,27 @@ Fonctionnalité: Le CN et l'OU du certificat sont ceux de SAS pour l'environneme
     Et la requête porte des en-têtes d'identité forgés au nom de SAS
     Quand elle appelle le flux
     Alors l'appel est refusé
+
+  @SRV-IDENTITE-TLS @SRV-IDENTITE-TLS-02 @bloquant
+  Scénario: Des en-têtes d'identité forgés sans aucun certificat ne remplacent pas le certificat
+    Un serveur dont le certificat client est facultatif, derrière un terminateur qui n'écrit les
+    en-têtes d'identité que lorsqu'un certificat a été présenté, laisse passer ceux du client.
+    Soit la plateforme SAS ne présente aucun certificat
+    Et la requête porte des en-têtes d'identité forgés au nom de SAS
+    Quand elle appelle le flux
+    Alors l'appel est refusé
+
+  @SRV-IDENTITE-TLS @SRV-IDENTITE-TLS-03 @bloquant
+  Plan du scénario: Des en-têtes d'identité forgés sous un autre nom ne remplacent pas le certificat
+    Un terminateur qui efface « X-SSL-Client-CN » laisse passer « X_SSL_Client_CN », qu'une application
+    CGI ou WSGI lit sous le même nom ; un en-tête répété peut être lu à sa première occurrence.
+    Soit la plateforme SAS présente un certificat « mauvais-cn »
+    Et la requête porte des en-têtes d'identité forgés au nom de SAS, écrits « <forme> »
+    Quand elle appelle le flux
+    Alors l'appel est refusé
+
+    Exemples:
+      | forme      |
+      | minuscules |
+      | soulignes  |
+      | doubles    |

@@ -57,6 +57,25 @@ class Defect(enum.StrEnum):
     CN_SUFFIXE = "cn-suffixe"
     DEUX_CN = "deux-cn"
     NOM_DANS_SAN = "nom-dans-san"
+    OU_CONTIENT = "ou-contient"
+    OU_PREFIXE = "ou-prefixe"
+    OU_SUFFIXE = "ou-suffixe"
+    OU_ESPACE_DEBUT = "ou-espace-debut"
+    OU_ESPACE_FIN = "ou-espace-fin"
+    DEUX_OU = "deux-ou"
+    MAUVAIS_O = "mauvais-o"
+    ORDRE_RDN = "ordre-rdn"
+    INTERMEDIAIRE_EXPIRE = "intermediaire-expire"
+    INTERMEDIAIRE_PAS_ENCORE_VALIDE = "intermediaire-pas-encore-valide"
+    INTERMEDIAIRE_REVOQUE = "intermediaire-revoque"
+    INTERMEDIAIRE_NON_CA = "intermediaire-non-ca"
+    INTERMEDIAIRE_SANS_KEYCERTSIGN = "intermediaire-sans-keycertsign"
+    LONGUEUR_CHEMIN = "longueur-chemin"
+    SIGNATURE_CORROMPUE = "signature-corrompue"
+    EXTENSION_CRITIQUE_INCONNUE = "extension-critique-inconnue"
+    AUTRE_CLE_DN_INTERMEDIAIRE = "autre-cle-dn-intermediaire"
+    CHAINE_DESORDRE = "chaine-desordre"
+    CHAINE_CERTIFICAT_ETRANGER = "chaine-certificat-etranger"
 
     @classmethod
     def parse(cls, value: str) -> Defect:
@@ -92,12 +111,33 @@ DEFECT_DESCRIPTIONS: dict[Defect, str] = {
     Defect.CN_SUFFIXE: "CN de SAS suivi d'un suffixe",
     Defect.DEUX_CN: "deux attributs CN, dont celui de SAS",
     Defect.NOM_DANS_SAN: "nom de SAS seulement dans subjectAltName",
+    Defect.OU_CONTIENT: "bon CN, OU qui contient celle de SAS entre deux autres caractères",
+    Defect.OU_PREFIXE: "bon CN, OU de SAS précédée d'un caractère",
+    Defect.OU_SUFFIXE: "bon CN, OU de SAS suivie d'un caractère",
+    Defect.OU_ESPACE_DEBUT: "bon CN, OU de SAS précédée d'une espace",
+    Defect.OU_ESPACE_FIN: "bon CN, OU de SAS suivie d'une espace",
+    Defect.DEUX_OU: "bon CN, deux attributs OU, dont celui de SAS",
+    Defect.MAUVAIS_O: "bons CN et OU, O d'une autre structure",
+    Defect.ORDRE_RDN: "CN et OU de SAS, dans un autre ordre des attributs du sujet",
+    Defect.INTERMEDIAIRE_EXPIRE: "émis par une AC intermédiaire de la racine IGC expirée",
+    Defect.INTERMEDIAIRE_PAS_ENCORE_VALIDE: "émis par une AC intermédiaire de la racine IGC pas encore valide",
+    Defect.INTERMEDIAIRE_REVOQUE: "émis par une AC intermédiaire révoquée dans la CRL de la racine IGC",
+    Defect.INTERMEDIAIRE_NON_CA: "émis par un certificat de la racine IGC sans CA:TRUE",
+    Defect.INTERMEDIAIRE_SANS_KEYCERTSIGN: "émis par une AC intermédiaire de la racine IGC sans keyCertSign",
+    Defect.LONGUEUR_CHEMIN: "émis par une AC de plus sous l'intermédiaire (pathLenConstraint 0 violée)",
+    Defect.SIGNATURE_CORROMPUE: "signature du certificat corrompue",
+    Defect.EXTENSION_CRITIQUE_INCONNUE: "extension critique inconnue",
+    Defect.AUTRE_CLE_DN_INTERMEDIAIRE: "signé par une autre clé au DN exact de l'intermédiaire, envoyé avec le vrai",
+    Defect.CHAINE_DESORDRE: "certificat valide, chaîne envoyée dans le désordre (racine avant l'intermédiaire)",
+    Defect.CHAINE_CERTIFICAT_ETRANGER: "certificat valide, chaîne avec un certificat d'AC sans rapport en plus",
 }
 
 WRONG_CN = "application-tierce-editeur"
 WRONG_OU = "499700999999001"
 SECOND_CN = "application-tierce"
 CN_SUFFIX = ".evil"
+OU_EXTRA = "9"  # OUs are digits (a structure number): the character that extends SAS's is one too
+WRONG_O = "CABINET TIERS0099999"
 
 
 def _dn(*, test: bool, cn: str) -> x509.Name:
@@ -120,6 +160,12 @@ class CaSpec:
     dn: x509.Name
     issuer: str | None
     key_bits: int
+    flaw: str = ""  # "" (a sound CA), or the one thing wrong with it (``CA_FLAWS``)
+
+
+CA_FLAWS = ("expiree", "pas-encore-valide", "revoquee", "non-ca", "sans-keycertsign", "sous-ac")
+"""Flawed CAs of each hierarchy, each wrong in one way: validity, revoked in the root's CRL, no CA:TRUE,
+no keyCertSign, or a sound CA under the intermediate (whose pathLenConstraint 0 forbids it)."""
 
 
 def _hierarchy_specs(h: Hierarchy, *, prefix: str = "", key_bits: int = 4096) -> tuple[CaSpec, CaSpec]:
@@ -142,6 +188,25 @@ def _hierarchy_specs(h: Hierarchy, *, prefix: str = "", key_bits: int = 4096) ->
 
 
 GENUINE = {h: _hierarchy_specs(h) for h in Hierarchy}
+
+
+def _flawed_specs(h: Hierarchy) -> dict[str, CaSpec]:
+    root, inter = GENUINE[h]
+    test = h is Hierarchy.TEST
+    cn = f"{'TEST ' if test else ''}AC IGC-SANTE ELEMENTAIRE ORGANISATIONS"
+    return {
+        flaw: CaSpec(
+            f"{inter.name}-{flaw.upper()}",
+            _dn(test=test, cn=f"{cn} {flaw.upper()}"),
+            inter.name if flaw == "sous-ac" else root.name,
+            2048,
+            flaw,
+        )
+        for flaw in CA_FLAWS
+    }
+
+
+FLAWED = {h: _flawed_specs(h) for h in Hierarchy}
 # Impostors reuse the exact IGC DNs with other keys; their key size is not what they get wrong.
 IMPOSTORS = {h: _hierarchy_specs(h, prefix="IMPOSTEUR-", key_bits=2048) for h in Hierarchy}
 UNRELATED = CaSpec(
@@ -162,6 +227,7 @@ ALL_CAS: tuple[CaSpec, ...] = (
     *IMPOSTORS[Hierarchy.TEST],
     *IMPOSTORS[Hierarchy.PRODUCTION],
     UNRELATED,
+    *(spec for h in Hierarchy for spec in FLAWED[h].values()),  # after the CAs that sign them
 )
 
 # Leaf keys: one per environment (every defect but RSA-1024 reuses it), a signer leaf, a weak key.
@@ -189,10 +255,37 @@ class LeafPlan:
     san: tuple[str, ...] = ()
     hash_name: str = "sha256"
     pointer: str = ""  # the CA whose CRL/OCSP/caIssuers URLs the leaf carries: always the genuine one
+    flaw: str = ""  # "signature" (corrupted), "critical-extension" (an unknown one), or ""
 
 
 def _replace_cn(subject: SasSubject, cn: str) -> x509.Name:
     return SasSubject(c=subject.c, st=subject.st, o=subject.o, ou=subject.ou, cn=cn).to_name()
+
+
+def _replace_ou(subject: SasSubject, ou: str) -> x509.Name:
+    return SasSubject(c=subject.c, st=subject.st, o=subject.o, ou=ou, cn=subject.cn).to_name()
+
+
+def _subject_plans(subject: SasSubject) -> dict[Defect, x509.Name]:
+    """The subjects one attribute away from SAS's (CN, OU, O, or the RDN order)."""
+    sas = list(subject.to_name())
+    ou_at = next(i for i, a in enumerate(sas) if a.oid == NameOID.ORGANIZATIONAL_UNIT_NAME)
+    second_ou = x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, WRONG_OU)
+    cn_at = next(i for i, a in enumerate(sas) if a.oid == NameOID.COMMON_NAME)
+    swapped = list(sas)
+    swapped[ou_at], swapped[cn_at] = sas[cn_at], sas[ou_at]
+    return {
+        Defect.OU_CONTIENT: _replace_ou(subject, OU_EXTRA + subject.ou + OU_EXTRA),
+        Defect.OU_PREFIXE: _replace_ou(subject, OU_EXTRA + subject.ou),
+        Defect.OU_SUFFIXE: _replace_ou(subject, subject.ou + OU_EXTRA),
+        Defect.OU_ESPACE_DEBUT: _replace_ou(subject, " " + subject.ou),
+        Defect.OU_ESPACE_FIN: _replace_ou(subject, subject.ou + " "),
+        Defect.DEUX_OU: x509.Name([*sas[: ou_at + 1], second_ou, *sas[ou_at + 1 :]]),
+        Defect.MAUVAIS_O: SasSubject(
+            c=subject.c, st=subject.st, o=WRONG_O, ou=subject.ou, cn=subject.cn
+        ).to_name(),
+        Defect.ORDRE_RDN: x509.Name(swapped),
+    }
 
 
 def leaf_plans(env_key: str, now: dt.datetime) -> dict[Defect, LeafPlan]:
@@ -217,6 +310,13 @@ def leaf_plans(env_key: str, now: dt.datetime) -> dict[Defect, LeafPlan]:
 
     two_cn = x509.Name([*subject.to_name(), x509.NameAttribute(NameOID.COMMON_NAME, SECOND_CN)])
     san_only = _replace_cn(subject, WRONG_CN)
+    root = GENUINE[h][0].name
+    flawed = {flaw: spec.name for flaw, spec in FLAWED[h].items()}
+
+    def under(flaw: str) -> LeafPlan:
+        chain = (flawed[flaw], inter) if flaw == "sous-ac" else (flawed[flaw],)
+        return v(issuer=flawed[flaw], chain=chain)
+
     return {
         Defect.VALIDE: base,
         Defect.AUTO_SIGNE: v(issuer="self", chain=()),
@@ -247,6 +347,18 @@ def leaf_plans(env_key: str, now: dt.datetime) -> dict[Defect, LeafPlan]:
         Defect.CN_SUFFIXE: v(subject=_replace_cn(subject, subject.cn + CN_SUFFIX)),
         Defect.DEUX_CN: v(subject=two_cn),
         Defect.NOM_DANS_SAN: v(subject=san_only, san=(subject.cn,)),
+        **{defect: v(subject=name) for defect, name in _subject_plans(subject).items()},
+        Defect.INTERMEDIAIRE_EXPIRE: under("expiree"),
+        Defect.INTERMEDIAIRE_PAS_ENCORE_VALIDE: under("pas-encore-valide"),
+        Defect.INTERMEDIAIRE_REVOQUE: under("revoquee"),
+        Defect.INTERMEDIAIRE_NON_CA: under("non-ca"),
+        Defect.INTERMEDIAIRE_SANS_KEYCERTSIGN: under("sans-keycertsign"),
+        Defect.LONGUEUR_CHEMIN: under("sous-ac"),
+        Defect.SIGNATURE_CORROMPUE: v(flaw="signature"),
+        Defect.EXTENSION_CRITIQUE_INCONNUE: v(flaw="critical-extension"),
+        Defect.AUTRE_CLE_DN_INTERMEDIAIRE: v(issuer=imp_inter),
+        Defect.CHAINE_DESORDRE: v(chain=(root, inter)),
+        Defect.CHAINE_CERTIFICAT_ETRANGER: v(chain=(inter, UNRELATED.name)),
     }
 
 
@@ -277,7 +389,7 @@ def sign_plan(
     else:
         issuer_name = certs[plan.issuer].subject
         issuer_key = key("leaf-signer" if plan.issuer == "leaf-signer" else plan.issuer)
-    return issue_leaf(
+    cert = issue_leaf(
         subject=plan.subject,
         public_key=leaf_key.public_key(),
         issuer_name=issuer_name,
@@ -292,7 +404,26 @@ def sign_plan(
         ca=plan.ca,
         san=plan.san,
         hash_name=plan.hash_name,
+        extra_extensions=(UNKNOWN_CRITICAL,) if plan.flaw == "critical-extension" else (),
     )
+    return _corrupt_signature(cert) if plan.flaw == "signature" else cert
+
+
+UNKNOWN_CRITICAL = x509.Extension(
+    x509.ObjectIdentifier("1.3.6.1.4.1.55555.1.1"),  # a private arc nobody implements
+    True,
+    x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.55555.1.1"), b"\x05\x00"),
+)
+
+
+def _corrupt_signature(cert: x509.Certificate) -> x509.Certificate:
+    """``cert`` with the last byte of its signature flipped: the TBS is untouched, the signature is not
+    the issuer's any more."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    der = bytearray(cert.public_bytes(Encoding.DER))
+    der[-1] ^= 0x01
+    return x509.load_der_x509_certificate(bytes(der))
 
 
 def iter_defects(*, include_valid: bool = False) -> Iterable[Defect]:

@@ -168,6 +168,7 @@ def issue_leaf(
     ca: bool = False,
     san: tuple[str, ...] = (),
     hash_name: str = "sha256",
+    extra_extensions: tuple[x509.Extension[x509.ExtensionType], ...] = (),
 ) -> x509.Certificate:
     """An IGC ORG-like leaf: the profile of every leaf the suite issues, SAS's and the editor's alike.
 
@@ -235,6 +236,8 @@ def issue_leaf(
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.DNSName(n) for n in san]), critical=False
         )
+    for ext in extra_extensions:
+        builder = builder.add_extension(ext.value, critical=ext.critical)
     cert = builder.sign(issuer_key, hashes.SHA256())
     return _resign_sha1(cert, issuer_key) if hash_name == "sha1" else cert
 

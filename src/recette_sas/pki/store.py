@@ -38,6 +38,7 @@ from recette_sas.environments import ENVIRONMENT_KEYS, Hierarchy, UsageError, ge
 from recette_sas.identity import Identity, certificate_pem, signed_by
 from recette_sas.pki.catalogue import (
     ALL_CAS,
+    FLAWED,
     GENUINE,
     LEAF_KEYS,
     LEAF_VALIDITY,
@@ -103,16 +104,21 @@ def _build_material(work: Path, now: dt.datetime) -> None:
         key = keys[spec.name]
         issuer_cert = certs[spec.issuer] if spec.issuer else None
         issuer_key = keys[spec.issuer] if spec.issuer else key
+        not_before, not_after = _ca_validity(spec.flaw, now)
+        path_length = None if spec.flaw == "sous-ac" or not spec.issuer else 0
         builder = (
             x509.CertificateBuilder()
             .subject_name(spec.dn)
             .issuer_name(issuer_cert.subject if issuer_cert else spec.dn)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + CA_VALIDITY)
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
             .add_extension(
-                x509.BasicConstraints(ca=True, path_length=0 if spec.issuer else None), critical=True
+                x509.BasicConstraints(
+                    ca=spec.flaw != "non-ca", path_length=None if spec.flaw == "non-ca" else path_length
+                ),
+                critical=True,
             )
             .add_extension(
                 x509.KeyUsage(
@@ -121,7 +127,7 @@ def _build_material(work: Path, now: dt.datetime) -> None:
                     key_encipherment=False,
                     data_encipherment=False,
                     key_agreement=False,
-                    key_cert_sign=True,
+                    key_cert_sign=spec.flaw != "sans-keycertsign",
                     crl_sign=True,
                     encipher_only=False,
                     decipher_only=False,
@@ -222,7 +228,8 @@ class Pki:
 
     def crls(self, h: Hierarchy) -> tuple[x509.CertificateRevocationList, ...]:
         """CRLs for every CA of a hierarchy (root too: terminators refuse everyone without it)."""
-        return tuple(self.crl(n) for n in self.hierarchy_names(h))
+        names = (*self.hierarchy_names(h), *(spec.name for spec in FLAWED[h].values()))
+        return tuple(self.crl(n) for n in names)
 
     def identity(self, env_key: str, defect: Defect = Defect.VALIDE, *, send_chain: bool = True) -> Identity:
         """What SAS of ``env_key`` presents with ``defect``; ``send_chain=False`` sends the leaf alone."""
@@ -306,6 +313,16 @@ def _replace_dir(target: Path, build: Any) -> None:
         raise
 
 
+def _ca_validity(flaw: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """A CA's validity: ten years from yesterday, or outside any window the material lives through
+    (material is rebuilt when a sound CA has less than LEAF_VALIDITY and a horizon left: < 7 years)."""
+    if flaw == "expiree":
+        return now - dt.timedelta(days=400), now - dt.timedelta(days=30)
+    if flaw == "pas-encore-valide":
+        return now + dt.timedelta(days=8 * 365), now + dt.timedelta(days=18 * 365)
+    return now - dt.timedelta(days=1), now + CA_VALIDITY
+
+
 def _material_fresh(material: Path, now: dt.datetime, horizon: dt.timedelta) -> bool:
     try:
         meta = json.loads((material / "material.json").read_text())
@@ -313,6 +330,12 @@ def _material_fresh(material: Path, now: dt.datetime, horizon: dt.timedelta) -> 
             return False
         for spec in ALL_CAS:
             cert = x509.load_pem_x509_certificate((material / "ca" / f"{spec.name}.pem").read_bytes())
+            if spec.flaw == "expiree":
+                continue  # expired it stays
+            if spec.flaw == "pas-encore-valide":
+                if cert.not_valid_before_utc < now + horizon + LEAF_VALIDITY:
+                    return False  # about to become valid: it would lose its one defect
+                continue
             if cert.not_valid_after_utc < now + horizon + LEAF_VALIDITY:
                 return False
             if not (material / "keys" / f"{spec.name}.key.pem").is_file():
@@ -328,6 +351,8 @@ def _issued_fresh(issued: Path, material: Path, now: dt.datetime, horizon: dt.ti
         material_meta = json.loads((material / "material.json").read_text())
         if meta.get("material_created") != material_meta["created"]:
             return False
+        if meta.get("defects") != [d.value for d in Defect]:
+            return False  # the catalogue grew (or changed) since this set was issued
         if dt.datetime.fromisoformat(meta["crl_next_update"]) < now + horizon:
             return False
         if dt.datetime.fromisoformat(meta["leaf_not_after"]) < now + horizon:
@@ -373,6 +398,12 @@ def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime)
     in_crl: dict[str, set[int]] = {}
     leaves_dir = work / "leaves"
     latest_not_yet_valid = now + dt.timedelta(days=5 * 365)
+    for h in Hierarchy:  # the one revoked CA of each hierarchy, in its root's CRL
+        revoked_ca = FLAWED[h]["revoquee"]
+        serial = certs[revoked_ca.name].serial_number
+        assert revoked_ca.issuer is not None
+        revoked.setdefault(revoked_ca.issuer, {})[serial] = now - dt.timedelta(hours=1)
+        in_crl.setdefault(revoked_ca.issuer, set()).add(serial)
     for env_key in ENVIRONMENT_KEYS:
         signer_leaf = signer_plan(env_key, now)
         signer = sign_plan(signer_leaf, certs, key, base)
@@ -428,6 +459,7 @@ def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime)
                 "crl_next_update": next_update.isoformat(),
                 "leaf_not_after": (now + LEAF_VALIDITY).isoformat(),
                 "not_yet_valid_from": latest_not_yet_valid.isoformat(),
+                "defects": [d.value for d in Defect],
                 "issued": {ca: sorted(format(s, "x") for s in v) for ca, v in issued.items()},
                 "revoked": {
                     ca: {format(s, "x"): t.isoformat() for s, t in v.items()} for ca, v in revoked.items()

@@ -70,9 +70,31 @@ def update_request(*, base_path: str = "") -> HttpRequest:
     )
 
 
-def forged_identity_headers(subject: SasSubject, genuine: Identity) -> tuple[tuple[str, str], ...]:
+HEADER_FORMS: tuple[str, ...] = ("usuelle", "minuscules", "soulignes", "doubles")
+"""How the forged headers' names are written: as terminators name them; all lower case; with
+underscores for dashes (what a CGI/WSGI application reads under the same name, and what a
+terminator deleting the dashed name lets through); each header sent twice."""
+
+
+def forged_identity_headers(
+    subject: SasSubject, genuine: Identity, *, form: str = "usuelle"
+) -> tuple[tuple[str, str], ...]:
     """Headers a naive application might trust, all claiming SAS's subject (and carrying SAS's real
-    public certificate, the strongest forgery a client without SAS's key can make)."""
+    public certificate, the strongest forgery a client without SAS's key can make), their names
+    written in ``form`` (``HEADER_FORMS``)."""
+    headers = _forged(subject, genuine)
+    if form == "usuelle":
+        return headers
+    if form == "minuscules":
+        return tuple((name.lower(), value) for name, value in headers)
+    if form == "soulignes":
+        return tuple((name.replace("-", "_"), value) for name, value in headers)
+    if form == "doubles":
+        return tuple(h for header in headers for h in (header, header))
+    raise ValueError(f"unknown header form {form!r} (expected one of: {', '.join(HEADER_FORMS)})")
+
+
+def _forged(subject: SasSubject, genuine: Identity) -> tuple[tuple[str, str], ...]:
     pem = genuine.leaf.public_bytes(serialization.Encoding.PEM).decode()
     dn = subject.rfc4514()
     return (

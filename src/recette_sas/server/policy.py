@@ -39,7 +39,17 @@ TLS_VERSIONS: Final[Mapping[str, int]] = {
     "TLSv1.2": SSL.TLS1_2_VERSION,
     "TLSv1.3": SSL.TLS1_3_VERSION,
 }
-SUBJECT_MATCHES: Final = ("exact", "ignore_cn", "ignore_ou", "cn_substring", "cn_casefold", "ignore_subject")
+SUBJECT_MATCHES: Final = (
+    "exact",
+    "ignore_cn",
+    "ignore_ou",
+    "cn_substring",
+    "cn_casefold",
+    "ignore_subject",
+    "ou_substring",
+    "ou_strip",
+    "ou_any",
+)
 IDENTITY_HEADERS: Final = (
     "x-ssl-client-s-dn",
     "x-ssl-client-cn",
@@ -50,6 +60,15 @@ IDENTITY_HEADERS: Final = (
 """Headers a misconfigured editor app trusts to say who the client is (lower case)."""
 
 OCSP_TIMEOUT: Final = 3.0
+ISSUER_NOT_FOUND: Final = frozenset({2, 18, 19, 20, 21})
+"""X509 errors that mean no path to a trusted root: ``ignore_ca_errors`` never lets them through."""
+
+
+def verify_error_ignored(policy: Policy, errnum: int, depth: int) -> bool:
+    """Whether a broken policy's verify callback lets X509 error ``errnum`` at ``depth`` through."""
+    if errnum in policy.ignored_verify_errors:
+        return True
+    return policy.ignore_ca_errors and depth >= 1 and errnum not in ISSUER_NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -71,15 +90,23 @@ class Policy:
     verify_client: bool = True
     require_client_cert: bool = True
     subject_match: str = "exact"
+    check_other_attributes: bool = True  # C, ST, O and the RDN order are SAS's too (not only CN and OU)
     check_profile: bool = True
     trust_identity_headers: bool = False
+    # broken on purpose, each a way identity headers reach a naive app (see ``identity_of``):
+    trust_headers_without_certificate: bool = False  # no certificate: the headers say who the client is
+    trust_underscore_headers: bool = False  # the app reads X_SSL_Client_CN as X-SSL-Client-CN (CGI)
+    first_header_occurrence: bool = False  # with identity headers, a repeated one is read at its first
     client_ca_names: tuple[x509.Name, ...] | None = None
+    # broken on purpose: the TLS verify callback lets these X509 errors through
+    ignored_verify_errors: tuple[int, ...] = ()  # at any depth
+    ignore_ca_errors: bool = False  # any error on a CA certificate it could link to the root
     stall_without_certificate: bool = False  # broken on purpose: holds a call without certificate open
     close_after_handshake: bool = False  # broken on purpose: closes every connection without an answer
 
     def __post_init__(self) -> None:
         # Accept lists from callers, keep the dataclass hashable and immutable.
-        for name in ("allowed_subjects", "trusted_cas", "crls", "client_ca_names"):
+        for name in ("allowed_subjects", "trusted_cas", "crls", "client_ca_names", "ignored_verify_errors"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))
@@ -116,6 +143,8 @@ class PeerIdentity:
     cns: tuple[str, ...]
     ous: tuple[str, ...]
     source: str = "tls"
+    # (type, value) of every attribute, in order, when the whole DN is known (a certificate), else None
+    attributes: tuple[tuple[str, str], ...] | None = None
 
     @classmethod
     def from_name(cls, name: x509.Name, *, source: str = "tls") -> PeerIdentity:
@@ -124,15 +153,45 @@ class PeerIdentity:
             cns=tuple(str(a.value) for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)),
             ous=tuple(str(a.value) for a in name.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)),
             source=source,
+            attributes=tuple((a.oid.dotted_string, str(a.value)) for a in name),
         )
 
 
-def subject_allowed(identity: PeerIdentity, allowed: Iterable[SasSubject], mode: str = "exact") -> bool:
+_CN_OU: Final = (NameOID.COMMON_NAME.dotted_string, NameOID.ORGANIZATIONAL_UNIT_NAME.dotted_string)
+
+
+def _shape(attributes: Iterable[tuple[str, str]]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """What the DN says besides its CN and OU values: the order of attribute types (a repeated type
+    counted once, so a second CN or OU is left to the CN and OU checks) and every other attribute."""
+    order: list[str] = []
+    for kind, _value in attributes:
+        if not order or order[-1] != kind:
+            order.append(kind)
+    return tuple(order), tuple((k, v) for k, v in attributes if k not in _CN_OU)
+
+
+def other_attributes_match(identity: PeerIdentity, subject: SasSubject) -> bool:
+    """C, ST, O and the RDN order of ``identity`` are ``subject``'s (true when the DN is unknown: an
+    identity read from a header names CN or OU only)."""
+    if identity.attributes is None:
+        return True
+    expected = tuple((a.oid.dotted_string, str(a.value)) for a in subject.to_name())
+    return _shape(identity.attributes) == _shape(expected)
+
+
+def subject_allowed(
+    identity: PeerIdentity,
+    allowed: Iterable[SasSubject],
+    mode: str = "exact",
+    *,
+    other_attributes: bool = False,
+) -> bool:
     """Whether ``identity`` passes the subject check in ``mode``.
 
     ``exact`` is the right check: one CN and one OU, equal letter for letter (no case folding, no
     trimming) to the CN *and* OU of the same allowed subject. The other modes are the classic
-    mistakes, each loosening exactly one thing.
+    mistakes, each loosening exactly one thing. ``other_attributes`` also requires C, ST, O and the RDN
+    order to be the allowed subject's (whatever ``mode`` does with CN and OU).
     """
     one_cn = identity.cns[0] if len(identity.cns) == 1 else None
     one_ou = identity.ous[0] if len(identity.ous) == 1 else None
@@ -149,8 +208,16 @@ def subject_allowed(identity: PeerIdentity, allowed: Iterable[SasSubject], mode:
             ok = True  # broken on purpose: trusts any subject the CA chain vouches for
         elif mode == "cn_casefold":
             ok = one_cn is not None and one_cn.casefold() == subject.cn.casefold() and one_ou == subject.ou
+        elif mode == "ou_substring":
+            ok = one_cn == subject.cn and one_ou is not None and subject.ou in one_ou
+        elif mode == "ou_strip":
+            ok = one_cn == subject.cn and one_ou is not None and one_ou.strip() == subject.ou
+        elif mode == "ou_any":
+            ok = one_cn == subject.cn and subject.ou in identity.ous
         else:
             raise UsageError(f"subject_match: unknown mode {mode!r}")
+        if ok and other_attributes and mode != "ignore_subject":
+            ok = other_attributes_match(identity, subject)
         if ok:
             return True
     return False
@@ -257,21 +324,53 @@ def _dn_fields(text: str) -> tuple[list[str], list[str]]:
     return cns, ous
 
 
+def claimed_identity(policy: Policy, headers: Mapping[str, str]) -> PeerIdentity | None:
+    """Who the identity headers say the client is, for a policy that (wrongly) reads them; else None.
+
+    ``headers`` are lower-cased, a repeated header's values joined by ", " (as the server reads them).
+    ``trust_underscore_headers`` models an app behind a terminator that deleted the dashed names: it
+    reads only the underscore spellings, under their dashed name (CGI/WSGI make both the same key).
+    """
+    if policy.trust_underscore_headers:
+        headers = {k.replace("_", "-"): v for k, v in headers.items() if "_" in k}
+    elif not (policy.trust_identity_headers or policy.trust_headers_without_certificate):
+        return None
+    for name in IDENTITY_HEADERS:
+        value = headers.get(name)
+        if value and policy.first_header_occurrence:
+            value = value.split(", ", 1)[0]
+        claimed = identity_from_header(name, value) if value else None
+        if claimed is not None:
+            return claimed
+    return None
+
+
+def refusal_without_certificate(
+    policy: Policy, headers: Mapping[str, str]
+) -> tuple[PeerIdentity | None, str | None]:
+    """(who the headers claim, why the app refuses) for a call that came with no certificate: always
+    refused, unless a broken ``trust_headers_without_certificate`` lets the headers speak."""
+    claimed = claimed_identity(policy, headers) if policy.trust_headers_without_certificate else None
+    if claimed is None:
+        return None, "no client certificate"
+    if not subject_allowed(claimed, policy.allowed_subjects, policy.subject_match):
+        return claimed, "client subject is not allowed"
+    return claimed, None
+
+
 def identity_of(policy: Policy, peer: x509.Certificate, headers: Mapping[str, str]) -> PeerIdentity:
     """Who the client is: the certificate subject, unless a broken policy trusts identity headers."""
     tls = PeerIdentity.from_name(peer.subject)
-    if not policy.trust_identity_headers:
+    if not (policy.trust_identity_headers or policy.trust_underscore_headers):
         return tls
-    for name in IDENTITY_HEADERS:
-        value = headers.get(name)
-        claimed = identity_from_header(name, value) if value else None
-        if claimed is not None:
-            return PeerIdentity(
-                subject=claimed.subject,
-                cns=claimed.cns or tls.cns,
-                ous=claimed.ous or tls.ous,
-                source=claimed.source,
-            )
+    claimed = claimed_identity(policy, headers)
+    if claimed is not None:
+        return PeerIdentity(
+            subject=claimed.subject,
+            cns=claimed.cns or tls.cns,
+            ous=claimed.ous or tls.ous,
+            source=claimed.source,
+        )
     return tls
 
 
@@ -293,7 +392,12 @@ def application_refusal(
         issuer = verified[1] if len(verified) > 1 else find_issuer(peer, policy.trusted_cas)
         if (problem := ocsp.problem(peer, issuer)) is not None:
             return problem
-    if not subject_allowed(identity, policy.allowed_subjects, policy.subject_match):
+    if not subject_allowed(
+        identity,
+        policy.allowed_subjects,
+        policy.subject_match,
+        other_attributes=policy.check_other_attributes,
+    ):
         # The expected subject is not told to the client: the log has what was presented.
         return "client certificate subject is not allowed"
     return None

@@ -29,7 +29,6 @@ Nothing about the client identity is echoed back to it; what the server saw is k
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import select
 import selectors
 import shutil
@@ -38,11 +37,9 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
@@ -55,12 +52,24 @@ from OpenSSL import SSL, crypto
 from recette_sas._net.tlsio import ClientGone as _ClientGone
 from recette_sas._net.tlsio import describe as _describe
 from recette_sas._net.tlsio import linger_close
-from recette_sas._net.tlsio import recv as _recv
 from recette_sas._net.tlsio import retry as _retry
 from recette_sas._net.tlsio import send_all as _send_all
 from recette_sas.environments import UsageError
-from recette_sas.fhir.app import FhirApp, FhirResponse, error_response
-from recette_sas.server.policy import OcspChecker, PeerIdentity, Policy, application_refusal, identity_of
+from recette_sas.fhir.app import FhirApp, error_response
+from recette_sas.server.http11 import MAX_HEADER_BYTES
+from recette_sas.server.http11 import Refused as _Refused
+from recette_sas.server.http11 import Request as _Request
+from recette_sas.server.http11 import read_request as _read_request
+from recette_sas.server.http11 import serialize as _serialize
+from recette_sas.server.policy import (
+    OcspChecker,
+    PeerIdentity,
+    Policy,
+    application_refusal,
+    identity_of,
+    refusal_without_certificate,
+    verify_error_ignored,
+)
 from recette_sas.server.tls import VERIFY_ERRORS, make_context, server_identity
 
 CONVERSATION_DEADLINE: Final = 10.0
@@ -69,8 +78,6 @@ SEND_DEADLINE: Final = 5.0
 LINGER: Final = 1.0
 """Seconds to drain the client after our FIN, so that a close never turns into a RST that could
 destroy the alert or the answer before the client reads it."""
-MAX_HEADER_BYTES: Final = 64 * 1024
-MAX_BODY_BYTES: Final = 1024 * 1024
 MAX_WORKERS: Final = 32
 STALL_SECONDS: Final = 60.0
 """How long the stalling variant holds a call open at most (its client gives up first)."""
@@ -79,26 +86,8 @@ ACCEPT_POLL: Final = 0.2
 LOG_SIZE: Final = 512
 
 
-class _Refused(Exception):
-    """An HTTP-level answer decided before the app (bad request, refused identity)."""
-
-    def __init__(self, response: FhirResponse, reason: str, *, decision: str) -> None:
-        super().__init__(reason)
-        self.response = response
-        self.reason = reason
-        self.decision = decision
-
-
 class _Stopping(Exception):
     """stop() woke the accept loop."""
-
-
-@dataclass(frozen=True)
-class _Request:
-    method: str
-    target: str
-    headers: Mapping[str, str]
-    body: bytes
 
 
 @dataclass
@@ -269,7 +258,7 @@ class ReferenceServer:
                     }
                 )
         # The broken "accepts any certificate" server: OpenSSL still checks, nobody listens.
-        return bool(ok) or not self.policy.verify_client
+        return bool(ok) or not self.policy.verify_client or verify_error_ignored(self.policy, errnum, depth)
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -428,7 +417,12 @@ class ReferenceServer:
     ) -> None:
         """The application checks (``server/policy.py``); identity from the TLS layer unless broken on purpose."""
         if peer is None:
-            raise _refuse("no client certificate")
+            claimed, reason = refusal_without_certificate(self.policy, request.headers)
+            if claimed is not None:
+                entry.update(identity=claimed.subject, identity_source=claimed.source)
+            if reason is not None:
+                raise _refuse(reason)
+            return
         identity = identity_of(self.policy, peer, request.headers)
         self.last_identity = identity
         entry.update(identity=identity.subject, identity_source=identity.source)
@@ -443,72 +437,6 @@ class ReferenceServer:
 
 def _refuse(reason: str) -> _Refused:
     return _Refused(error_response(403, reason, code="security"), reason, decision="refused_http")
-
-
-def _bad_request(status: int, reason: str) -> _Refused:
-    return _Refused(error_response(status, reason, code="invalid"), reason, decision="bad_request")
-
-
-def _read_request(conn: SSL.Connection, sock: socket.socket, deadline: float) -> _Request:
-    """One HTTP/1.1 request with a Content-Length body (SAS sends nothing fancier)."""
-    buffer = bytearray()
-    while b"\r\n\r\n" not in buffer:
-        if len(buffer) > MAX_HEADER_BYTES:
-            raise _bad_request(431, "request head too large")
-        chunk = _recv(conn, sock, deadline)
-        if not chunk:
-            raise _ClientGone("connection closed before a complete request")
-        buffer += chunk
-    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[1]:
-        raise _bad_request(400, "malformed request line")
-    method, target, _ = parts
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise _bad_request(400, "malformed header line")
-        key = name.lower()
-        headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
-    if "transfer-encoding" in headers:
-        raise _bad_request(411, "chunked request bodies are not supported: send Content-Length")
-    try:
-        length = int(headers.get("content-length", "0"))
-    except ValueError:
-        raise _bad_request(400, "invalid Content-Length") from None
-    if length < 0:
-        raise _bad_request(400, "invalid Content-Length")
-    if length > MAX_BODY_BYTES:
-        raise _bad_request(413, f"request body over {MAX_BODY_BYTES} bytes")
-    body = bytearray(rest)
-    if headers.get("expect", "").lower() == "100-continue" and len(body) < length:
-        try:
-            _send_all(conn, sock, b"HTTP/1.1 100 Continue\r\n\r\n", deadline)
-        except (SSL.Error, OSError) as exc:
-            raise _ClientGone(_describe(exc)) from exc
-    while len(body) < length:
-        chunk = _recv(conn, sock, deadline)
-        if not chunk:
-            raise _ClientGone("connection closed before the whole body")
-        body += chunk
-    return _Request(method=method, target=target, headers=headers, body=bytes(body[:length]))
-
-
-def _serialize(response: FhirResponse) -> bytes:
-    try:
-        phrase = HTTPStatus(response.status).phrase
-    except ValueError:
-        phrase = ""
-    lines = [f"HTTP/1.1 {response.status} {phrase}"]
-    lines += [f"{name}: {value}" for name, value in response.headers]
-    lines += [
-        f"Content-Length: {len(response.body)}",
-        f"Date: {email.utils.formatdate(usegmt=True)}",
-        "Connection: close",
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + response.body
 
 
 def _linger_close(sock: socket.socket) -> None:

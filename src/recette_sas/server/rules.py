@@ -81,6 +81,19 @@ _DEFECT_CAUSES: dict[str, frozenset[Cause]] = {
     "revoque": frozenset({Cause.REVOCATION}),
     "revoque-ocsp": frozenset({Cause.REVOCATION}),
     "autre-environnement": frozenset({Cause.SUBJECT, Cause.ISSUER}),
+    # A defect of a CA certificate of the chain is the issuer's too: a stack that cannot build a path
+    # through it says "unknown CA" (or lacks that CA's CRL), an honest refusal all the same.
+    "intermediaire-expire": frozenset({Cause.VALIDITY, Cause.ISSUER}),
+    "intermediaire-pas-encore-valide": frozenset({Cause.VALIDITY, Cause.ISSUER}),
+    "intermediaire-revoque": frozenset({Cause.REVOCATION, Cause.ISSUER}),
+    "intermediaire-non-ca": frozenset({Cause.ISSUER, Cause.PROFILE}),
+    "intermediaire-sans-keycertsign": frozenset({Cause.ISSUER, Cause.PROFILE}),
+    "longueur-chemin": frozenset({Cause.ISSUER, Cause.PROFILE}),
+    "signature-corrompue": frozenset({Cause.CRYPTO, Cause.ISSUER}),
+    "extension-critique-inconnue": frozenset({Cause.PROFILE}),
+    "autre-cle-dn-intermediaire": frozenset({Cause.ISSUER, Cause.CRYPTO}),
+    "chaine-desordre": frozenset(),
+    "chaine-certificat-etranger": frozenset(),
     **{
         d: _SUBJECT
         for d in (
@@ -93,6 +106,14 @@ _DEFECT_CAUSES: dict[str, frozenset[Cause]] = {
             "cn-suffixe",
             "deux-cn",
             "nom-dans-san",
+            "ou-contient",
+            "ou-prefixe",
+            "ou-suffixe",
+            "ou-espace-debut",
+            "ou-espace-fin",
+            "deux-ou",
+            "mauvais-o",
+            "ordre-rdn",
         )
     },
 }

@@ -61,6 +61,31 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "cn-insensible-casse", "matches the CN case-insensitively", _set(subject_match="cn_casefold")
         ),
+        Variant("ou-sous-chaine", "matches the OU as a substring", _set(subject_match="ou_substring")),
+        Variant(
+            "ou-sans-espaces", "trims spaces around the OU before comparing", _set(subject_match="ou_strip")
+        ),
+        Variant("ou-multiple", "accepts SAS's OU among several OU attributes", _set(subject_match="ou_any")),
+        Variant(
+            "cn-ou-seulement",
+            "checks CN and OU only, not O nor the order of the subject's attributes",
+            _set(check_other_attributes=False),
+        ),
+        Variant(
+            "chaine-ac-non-verifiee",
+            "lets through any error on a CA certificate it can link to the root (dates, revocation, CA flags)",
+            _set(ignore_ca_errors=True),
+        ),
+        Variant(
+            "signature-non-verifiee",
+            "lets certificate signature failures through",
+            _set(ignored_verify_errors=(7,)),
+        ),
+        Variant(
+            "extension-critique-ignoree",
+            "lets an unhandled critical extension through",
+            _set(ignored_verify_errors=(34,)),
+        ),
         Variant("sans-revocation", "checks neither CRL nor OCSP", _set(check_crl=False, check_ocsp=False)),
         Variant("sans-ocsp", "checks the CRL only", _set(check_ocsp=False)),
         Variant("sans-profil", "does not check the AUTH_CLI profile", _set(check_profile=False)),
@@ -70,9 +95,26 @@ VARIANTS: dict[str, Variant] = {
             "en-tetes-identite", "takes the identity from client headers", _set(trust_identity_headers=True)
         ),
         Variant(
+            "en-tetes-sans-certificat",
+            "makes the client certificate optional and, without one, takes the identity from headers",
+            _set(require_client_cert=False, trust_headers_without_certificate=True),
+        ),
+        Variant(
+            "en-tetes-soulignes",
+            "reads identity headers under their underscore names, which its terminator does not delete",
+            _set(trust_underscore_headers=True),
+        ),
+        Variant(
+            "en-tetes-premiere-occurrence",
+            "takes the identity from client headers, reading a repeated one at its first occurrence",
+            _set(trust_identity_headers=True, first_header_occurrence=True),
+        ),
+        Variant(
             "bloque-sans-certificat",
             "holds calls without a certificate open (certificate optional) and checks no revocation",
-            _set(require_client_cert=False, stall_without_certificate=True, check_crl=False, check_ocsp=False),
+            _set(
+                require_client_cert=False, stall_without_certificate=True, check_crl=False, check_ocsp=False
+            ),
         ),
         Variant(
             "ferme-apres-poignee",
