@@ -18,39 +18,39 @@ from tests.test_variants import NOT_TESTABLE_HERE, by_status, run_suite
 
 pytest_plugins = ["pytester"]
 
-ANSWERED = {"SRV-FHIR-MULTI-01", "SRV-FHIR-25-01"}  # a practitioner asked for is not in the answer
+ANSWERED = {"SRV-FHIR-IDENTIFIANTS-01", "SRV-FHIR-IDENTIFIANTS-03"}  # a practitioner asked for is not in the answer
 BUNDLE_READ = {
-    "SRV-FHIR-REPONSE-01", "SRV-FHIR-VIDE-01", "SRV-FHIR-STRUCTURE-01", "SRV-FHIR-BUNDLE-01", "SRV-FHIR-SLOT-01",
-    "SRV-FHIR-SCHEDULE-01", "SRV-FHIR-PRACTITIONER-01", "SRV-FHIR-ROLE-01", "SRV-FHIR-LOCATION-01",
-    "SRV-FHIR-STATUT-01", "SRV-FHIR-DEBUT-FIN-01", "SRV-FHIR-FENETRE-01", "SRV-FHIR-PASSE-01",
-    "SRV-FHIR-URL-RDV-01", "SRV-FHIR-TYPE-CRENEAU-01", "SRV-FHIR-TYPE-CONSULTATION-01", "SRV-FHIR-FORMAT-DATE-01",
-    "SRV-FHIR-REFERENCES-01", "SRV-FHIR-FILTRE-01", "SRV-FHIR-SELF-01",
+    "SRV-FHIR-REPONSE-01", "SRV-FHIR-REPONSE-02", "SRV-FHIR-PROFILS-01", "SRV-FHIR-PROFILS-02", "SRV-FHIR-PROFILS-03",
+    "SRV-FHIR-PROFILS-04", "SRV-FHIR-PROFILS-05", "SRV-FHIR-PROFILS-06", "SRV-FHIR-PROFILS-07",
+    "SRV-FHIR-CRENEAUX-01", "SRV-FHIR-CRENEAUX-02", "SRV-FHIR-CRENEAUX-03", "SRV-FHIR-CRENEAUX-04",
+    "SRV-FHIR-CRENEAUX-05", "SRV-FHIR-CRENEAUX-06", "SRV-FHIR-CRENEAUX-07", "SRV-FHIR-KIT-DATES-01",
+    "SRV-FHIR-REFERENCES-01", "SRV-FHIR-IDENTIFIANTS-02", "SRV-FHIR-KIT-SELF-01",
 } | ANSWERED
 """Every blocking check that reads the Bundle: an invalid JSON body fails them all."""
 MALFORMED = {f"REC-FHIR-400-01[{c}]" for c in ("sans status", "start sans préfixe", "26 identifiants")}
 
 # variant -> (blocking failures, advisory warnings)
 EXPECTED: dict[str, tuple[set[str], set[str]]] = {
-    "statut-occupe": ({"SRV-FHIR-STATUT-01"}, set()),
-    "sans-total": ({"SRV-FHIR-REPONSE-01", "SRV-FHIR-VIDE-01", "SRV-FHIR-25-01"}, set()),
-    "404-si-vide": ({"SRV-FHIR-VIDE-01"}, set()),
+    "statut-occupe": ({"SRV-FHIR-CRENEAUX-01"}, set()),
+    "sans-total": ({"SRV-FHIR-REPONSE-01", "SRV-FHIR-REPONSE-02", "SRV-FHIR-IDENTIFIANTS-03"}, set()),
+    "404-si-vide": ({"SRV-FHIR-REPONSE-02"}, set()),
     "sans-include": ({"SRV-FHIR-REFERENCES-01"} | ANSWERED, set()),
     "reference-pendante": ({"SRV-FHIR-REFERENCES-01"}, set()),
-    "hors-fenetre": ({"SRV-FHIR-FENETRE-01"}, set()),
+    "hors-fenetre": ({"SRV-FHIR-CRENEAUX-03"}, set()),
     # A slot an hour ago is also before the window, which starts now.
-    "passe": ({"SRV-FHIR-PASSE-01", "SRV-FHIR-FENETRE-01"}, set()),
+    "passe": ({"SRV-FHIR-CRENEAUX-04", "SRV-FHIR-CRENEAUX-03"}, set()),
     # The malformed RPPS is no longer the one asked for: that practitioner is not answered, and an
     # unrequested identifier comes back.
-    "rpps-malforme": ({"SRV-FHIR-PRACTITIONER-01", "SRV-FHIR-FILTRE-01"} | ANSWERED, set()),
-    "sans-url-rdv": ({"SRV-FHIR-URL-RDV-01"}, set()),
-    "mauvais-charset": ({"SRV-FHIR-CONTENT-TYPE-01"}, set()),
+    "rpps-malforme": ({"SRV-FHIR-PROFILS-05", "SRV-FHIR-IDENTIFIANTS-02"} | ANSWERED, set()),
+    "sans-url-rdv": ({"SRV-FHIR-CRENEAUX-05"}, set()),
+    "mauvais-charset": ({"SRV-FHIR-FORMAT-01"}, set()),
     "json-invalide": (BUNDLE_READ, {"REC-FHIR-HYGIENE-01", "REC-FHIR-ORPHELINES-01"}),
-    "lent": ({"SRV-FHIR-PERF-01"}, set()),
-    "ignore-identifiants": ({"SRV-FHIR-FILTRE-01", "SRV-FHIR-VIDE-01"}, set()),
-    "lien-self-faux": ({"SRV-FHIR-SELF-01"}, set()),
+    "lent": ({"SRV-FHIR-KIT-PERF-01"}, set()),
+    "ignore-identifiants": ({"SRV-FHIR-IDENTIFIANTS-02", "SRV-FHIR-REPONSE-02"}, set()),
+    "lien-self-faux": ({"SRV-FHIR-KIT-SELF-01"}, set()),
     "sans-400": (set(), MALFORMED),
     # The orphan is a Practitioner nobody asked for.
-    "orphelin": ({"SRV-FHIR-FILTRE-01"}, {"REC-FHIR-ORPHELINES-01"}),
+    "orphelin": ({"SRV-FHIR-IDENTIFIANTS-02"}, {"REC-FHIR-ORPHELINES-01"}),
 }
 
 

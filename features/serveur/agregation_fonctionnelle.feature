@@ -14,92 +14,92 @@ Fonctionnalité: Agrégation des créneaux, fonctionnellement : la réponse à l
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors la réponse est un Bundle searchset avec son total
 
-  @SRV-FHIR-REPONSE @SRV-FHIR-VIDE-01 @bloquant
+  @SRV-FHIR-REPONSE @SRV-FHIR-REPONSE-02 @bloquant
   Scénario: Un praticien inconnu donne 200 et un Bundle de total 0, jamais 404
     Quand la plateforme SAS recherche les créneaux d'un praticien inconnu
     Alors la réponse est un Bundle searchset de total 0
 
-  @SRV-FHIR-FORMAT @SRV-FHIR-CONTENT-TYPE-01 @bloquant
+  @SRV-FHIR-FORMAT @SRV-FHIR-FORMAT-01 @bloquant
   Scénario: La réponse porte un Content-Type FHIR JSON en UTF-8
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors la réponse porte un Content-Type FHIR JSON en UTF-8
 
-  @SRV-FHIR-FORMAT @SRV-FHIR-UTF8-01 @bloquant
+  @SRV-FHIR-FORMAT @SRV-FHIR-FORMAT-02 @bloquant
   Scénario: Le corps de la réponse est en UTF-8 et ses accents survivent
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors le corps de la réponse est en UTF-8 et ses accents intacts
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-STRUCTURE-01 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-01 @bloquant
   Scénario: La réponse respecte la structure FHIR R4
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors la réponse respecte la structure FHIR R4
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-BUNDLE-01 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-02 @bloquant
   Scénario: Le Bundle respecte le profil BundleAgregateur
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors les ressources respectent le profil « BundleAgregateur »
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-SLOT-01 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-03 @bloquant
   Scénario: Chaque Slot respecte le profil FrSlotAgregateur
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors les ressources respectent le profil « FrSlotAgregateur »
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-SCHEDULE-01 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-04 @bloquant
   Scénario: Chaque Schedule respecte le profil FrScheduleAgregateur
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors les ressources respectent le profil « FrScheduleAgregateur »
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-PRACTITIONER-01 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-05 @bloquant
   Scénario: Chaque Practitioner respecte FrPractitionerAgregateur (IDNPS, RPPS 8 + 11 chiffres)
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors les ressources respectent le profil « FrPractitionerAgregateur »
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-ROLE-01 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-06 @bloquant
   Scénario: Chaque PractitionerRole respecte FrPractitionerRoleExerciceAgregateur
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors les ressources respectent le profil « FrPractitionerRoleExerciceAgregateur »
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-LOCATION-01 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-07 @bloquant
   Scénario: Chaque Location respecte FrLocationAgregateur (voie, ville, code postal à 5 chiffres)
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors les ressources respectent le profil « FrLocationAgregateur »
 
-  @SRV-FHIR-CRENEAUX @SRV-FHIR-STATUT-01 @bloquant
+  @SRV-FHIR-CRENEAUX @SRV-FHIR-CRENEAUX-01 @bloquant
   Scénario: Chaque créneau a le statut free
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors le moteur FHIR ne relève aucun constat « statut »
 
-  @SRV-FHIR-CRENEAUX @SRV-FHIR-DEBUT-FIN-01 @bloquant
+  @SRV-FHIR-CRENEAUX @SRV-FHIR-CRENEAUX-02 @bloquant
   Scénario: Chaque créneau commence avant de finir
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors le moteur FHIR ne relève aucun constat « début avant fin »
 
-  @SRV-FHIR-CRENEAUX @SRV-FHIR-FENETRE-01 @bloquant
+  @SRV-FHIR-CRENEAUX @SRV-FHIR-CRENEAUX-03 @bloquant
   Scénario: Chaque créneau commence dans la fenêtre demandée
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors le moteur FHIR ne relève aucun constat « fenêtre »
 
-  @SRV-FHIR-CRENEAUX @SRV-FHIR-PASSE-01 @bloquant
+  @SRV-FHIR-CRENEAUX @SRV-FHIR-CRENEAUX-04 @bloquant
   Scénario: Aucun créneau ne commence dans le passé
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors le moteur FHIR ne relève aucun constat « passé »
 
-  @SRV-FHIR-CRENEAUX @SRV-FHIR-URL-RDV-01 @bloquant
+  @SRV-FHIR-CRENEAUX @SRV-FHIR-CRENEAUX-05 @bloquant
   Scénario: Chaque créneau avec RDV porte l'URL de prise de RDV dans comment
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors le moteur FHIR ne relève aucun constat « URL de prise de RDV »
 
-  @SRV-FHIR-CRENEAUX @SRV-FHIR-TYPE-CRENEAU-01 @bloquant
+  @SRV-FHIR-CRENEAUX @SRV-FHIR-CRENEAUX-06 @bloquant
   Scénario: Le type de créneau vient du jeu de valeurs TRE-R314
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors le moteur FHIR ne relève aucun constat « type de créneau »
 
-  @SRV-FHIR-CRENEAUX @SRV-FHIR-TYPE-CONSULTATION-01 @bloquant
+  @SRV-FHIR-CRENEAUX @SRV-FHIR-CRENEAUX-07 @bloquant
   Scénario: Le type de consultation est AMB, HH ou VR
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors le moteur FHIR ne relève aucun constat « type de consultation »
 
-  @SRV-FHIR-KIT-DATES @SRV-FHIR-FORMAT-DATE-01 @bloquant
+  @SRV-FHIR-KIT-DATES @SRV-FHIR-KIT-DATES-01 @bloquant
   Scénario: Les dates portent les millisecondes et un décalage horaire (kit ANS)
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors le moteur FHIR ne relève aucun constat « format des dates »
@@ -119,28 +119,28 @@ Fonctionnalité: Agrégation des créneaux, fonctionnellement : la réponse à l
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors le moteur FHIR ne relève aucun constat recommandé
 
-  @SRV-FHIR-IDENTIFIANTS @SRV-FHIR-MULTI-01 @bloquant
+  @SRV-FHIR-IDENTIFIANTS @SRV-FHIR-IDENTIFIANTS-01 @bloquant
   Scénario: Une recherche pour plusieurs praticiens répond pour chacun
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors chaque praticien de test est dans la réponse
 
-  @SRV-FHIR-IDENTIFIANTS @SRV-FHIR-FILTRE-01 @bloquant
+  @SRV-FHIR-IDENTIFIANTS @SRV-FHIR-IDENTIFIANTS-02 @bloquant
   Scénario: Une recherche pour un praticien ne renvoie que lui
     Quand la plateforme SAS recherche les créneaux du premier praticien de test
     Alors la réponse ne porte que le premier praticien de test
 
-  @SRV-FHIR-IDENTIFIANTS @SRV-FHIR-25-01 @bloquant
+  @SRV-FHIR-IDENTIFIANTS @SRV-FHIR-IDENTIFIANTS-03 @bloquant
   Scénario: Une recherche pour 25 praticiens reçoit sa réponse
     Quand la plateforme SAS recherche les créneaux de 25 praticiens
     Alors la réponse est un Bundle searchset avec son total
     Et chaque praticien de test est dans la réponse
 
-  @SRV-FHIR-KIT-SELF @SRV-FHIR-SELF-01 @bloquant
+  @SRV-FHIR-KIT-SELF @SRV-FHIR-KIT-SELF-01 @bloquant
   Scénario: Le lien self du Bundle reprend la requête (kit ANS)
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors le lien self du Bundle reprend la requête
 
-  @SRV-FHIR-KIT-PERF @SRV-FHIR-PERF-01 @bloquant
+  @SRV-FHIR-KIT-PERF @SRV-FHIR-KIT-PERF-01 @bloquant
   Scénario: La recherche répond en moins d'une seconde (médiane, kit ANS)
     Quand la plateforme SAS répète sa recherche plusieurs fois
     Alors la médiane des temps de réponse est sous 1 s

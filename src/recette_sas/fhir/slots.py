@@ -166,7 +166,7 @@ def search(base: str, target: str, *, now: datetime | None = None, defect: str |
     body = json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     if defect == "json-invalide":
         body = body[: len(body) // 2]
-    content_type = f"{FHIR_JSON}; charset=iso-8859-1" if defect == "mauvais-charset" else f"{FHIR_JSON}; charset=utf-8"
+    content_type = f"{FHIR_JSON}; charset=iso-8859-1" if defect == "mauvais-charset" else FHIR_JSON
     return 200, content_type, body
 
 
