@@ -7,6 +7,7 @@ per target and ANS environment and its Bundle validated once: the scenarios judg
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import urllib.parse
@@ -50,10 +51,8 @@ def _evidence(answer: SearchAnswer) -> None:
     attach_attempt(answer.attempt, name="recherche de créneaux")
     text = answer.text
     if text is not None:
-        try:
+        with contextlib.suppress(ValueError):
             text = json.dumps(json.loads(text), indent=1, ensure_ascii=False)
-        except ValueError:
-            pass
         attach_text("Bundle reçu", text)
 
 
