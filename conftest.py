@@ -11,6 +11,7 @@ pytest_plugins = [
     "steps.serveur_steps",
     "steps.verdict_steps",
     "steps.igc_steps",
+    "steps.fhir_steps",
     "fixtures.allure_labels",
     "fixtures.client",
     "steps.client_steps",

@@ -36,6 +36,7 @@ NON_REQUIREMENT_TAGS = {
     "production",
     "live",
     "igc",
+    "fhir",
     "ip",
     "correspondance_partagee",
     "correspondance_separee",

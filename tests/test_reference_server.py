@@ -531,7 +531,7 @@ def test_valid_certificate_gets_a_searchset_bundle(pki: Pki) -> None:
     bundle = answer.json()
     assert bundle["resourceType"] == "Bundle"
     assert bundle["type"] == "searchset"
-    assert bundle["total"] == 0
+    assert isinstance(bundle["total"], int)  # the seeded agenda (fhir/seed.py) answers any window
     assert entry["decision"] == "accepted"
     assert entry["client_subject"] == SAS.rfc4514()
     assert entry["chain_sent"] == [SAS.rfc4514(), pki.intermediate.cert.subject.rfc4514_string()]
@@ -953,4 +953,4 @@ def test_fhir_app_errors_are_operation_outcomes() -> None:
     assert created.status == 201
     location = created.header("Location")
     assert location is not None and location.startswith("https://editor.example/Practitioner/")
-    assert app("GET", "/Slot", {}, b"").json()["total"] == 0
+    assert app("GET", "/Slot", {}, b"").json()["resourceType"] == "OperationOutcome"  # no window: 400

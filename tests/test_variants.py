@@ -177,7 +177,7 @@ def test_reference_passes_the_whole_server_matrix(pytester: pytest.Pytester, war
     statuses = by_status(summary)
     assert set(statuses) == {"passed", "skipped"}
     assert statuses["skipped"] == NOT_TESTABLE_HERE
-    assert summary["totals"]["passed"] == 333 + 36  # look-alike matrix + real-chain scenarios
+    assert summary["totals"]["passed"] == 333 + 36 + 90  # look-alike matrix + real-chain + functional FHIR
     assert {ans_env_of(r) for r in summary["results"]} == {
         "recette",
         "preproduction",

@@ -53,7 +53,7 @@ from __future__ import annotations
 import enum
 import http.client
 import ssl
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from recette_sas.errors import (
@@ -160,10 +160,14 @@ class Attempt:
     alerts_received: tuple[str, ...] = ()
     alerts_sent: tuple[str, ...] = ()
     tls_messages: tuple[str, ...] = ()
+    body: bytes = field(default=b"", repr=False, compare=False)
+    """The whole answer body as read (up to the probe's limit), for the functional FHIR checks; reports
+    show ``body_excerpt`` only."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable view (tuples become lists, the outcome its value)."""
+        """JSON-serialisable view (tuples become lists, the outcome its value; the raw body left out)."""
         data = asdict(self)
+        data.pop("body", None)
         for key, value in data.items():
             if isinstance(value, tuple):
                 data[key] = list(value)

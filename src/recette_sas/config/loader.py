@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 import tomllib
 import urllib.parse
 from dataclasses import dataclass, field
@@ -62,6 +63,9 @@ class EditorEnvironment:
     extra_certificates: dict[str, CertificateFiles]
     client: ClientTrigger
     ip_allow_list: tuple[str, ...] | None
+    practitioners: tuple[str, ...] = ()
+    """RPPS (``8`` + 11 digits) of the test practitioners SAS searches the slots of (1 to 25)."""
+    use_case: str = "ps-indiv"
 
     @property
     def host(self) -> str:
@@ -199,6 +203,8 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
             "extra_certificates",
             "client",
             "ip_allow_list",
+            "practitioners",
+            "use_case",
         }
     )
     base_url = reader.string("base_url", required=True)
@@ -258,7 +264,15 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
             except ValueError:
                 raise reader.fail("ip_allow_list", f"{entry!r} is not an IP address or network") from None
         allow_list = tuple(allow)
+    practitioners = _practitioners(reader)
+    use_case = reader.string("use_case", default="ps-indiv")
+    if use_case in USE_CASES_NOT_YET:
+        raise reader.fail("use_case", f"{use_case!r} is not supported yet (only ps-indiv is)")
+    if use_case != "ps-indiv":
+        raise reader.fail("use_case", f"unknown use case {use_case!r} (expected ps-indiv, cpts or sos)")
     return EditorEnvironment(
+        practitioners=practitioners,
+        use_case=str(use_case),
         key=key,
         base_url=base_url,
         trust=str(trust),
@@ -271,6 +285,26 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
         client=client,
         ip_allow_list=allow_list,
     )
+
+
+USE_CASES_NOT_YET = ("cpts", "sos")
+_RPPS = re.compile(r"8[0-9]{11}")
+
+
+def _practitioners(reader: _Reader) -> tuple[str, ...]:
+    raw = reader.data.get("practitioners")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise reader.fail("practitioners", "must be a list of RPPS strings (\"8\" + 11 digits)")
+    if not 1 <= len(raw) <= 25:
+        raise reader.fail("practitioners", f"{len(raw)} practitioners: SAS searches 1 to 25 at once")
+    for rpps in raw:
+        if not _RPPS.fullmatch(rpps):
+            raise reader.fail("practitioners", f"{rpps!r} is not an RPPS as SAS sends it (\"8\" + 11 digits)")
+    if len(set(raw)) != len(raw):
+        raise reader.fail("practitioners", "the same RPPS is listed twice")
+    return tuple(raw)
 
 
 def load_config(path: Path) -> EditorConfig:

@@ -8,7 +8,8 @@ already decided the client may talk to it.
 Flows served (ANS FHIR IG "Service d'Accès aux Soins", R4, JSON):
 
 - ``GET /metadata``: CapabilityStatement (the harmless reachability request);
-- ``GET /Slot?...``: a ``searchset`` Bundle with ``total`` (empty is an answer, never 404);
+- ``GET /Slot?...``: the seeded agenda searched (``fhir.slots``, ``fhir.seed``): a ``searchset`` Bundle
+  with ``total`` (empty is an answer, never 404), 400 + OperationOutcome for a malformed search;
 - ``POST /Practitioner``: 201 + ``Location`` (INT_R02, account creation);
 - ``PUT /Practitioner?identifier=system|value``: 200 if known, 201 if not (a PUT on an unknown
   account creates it, per ANS).
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from recette_sas.fhir import slots
 
 FHIR_JSON = "application/fhir+json"
 """The media type every answer carries (the IG's CapabilityStatements use it)."""
@@ -92,6 +95,8 @@ class FhirApp:
 
     base_url: str | None = None
     scheme: str = "https"
+    defect: str | None = None
+    """One deliberate mistake of the Slot search (``slots.FHIR_DEFECTS``), for the broken variants."""
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _practitioners: dict[str, _Stored] = field(default_factory=dict, init=False, repr=False)
 
@@ -136,18 +141,9 @@ class FhirApp:
             return None
         return error_response(405, f"{method} is not supported here (only {allowed})", code="not-supported")
 
-    @staticmethod
-    def _search_slots(base: str, target: str) -> FhirResponse:
-        # No agenda behind the reference server: an empty searchset is the IG's answer for "no slot".
-        bundle = {
-            "resourceType": "Bundle",
-            "id": str(uuid.uuid4()),
-            "meta": {"lastUpdated": _now()},
-            "type": "searchset",
-            "total": 0,
-            "link": [{"relation": "self", "url": f"{base}{target}"}],
-        }
-        return fhir_response(200, bundle)
+    def _search_slots(self, base: str, target: str) -> FhirResponse:
+        status, content_type, body = slots.search(base, target, defect=self.defect)
+        return FhirResponse(status, (("Content-Type", content_type),), body)
 
     def _create_practitioner(self, base: str, headers: Mapping[str, str], body: bytes) -> FhirResponse:
         parsed = _parse_practitioner(headers, body)

@@ -39,7 +39,7 @@ from recette_sas.verdict import Attempt, Phase, alert_of, classify, describe
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-MAX_BODY = 64 * 1024
+MAX_BODY = 8 * 1024 * 1024
 EXCERPT_CHARS = 500
 MODERN_OFFER = (TlsVersion.TLSv1_2.value, TlsVersion.TLSv1_3.value)
 
@@ -315,4 +315,5 @@ def attempt(
         alerts_received=tuple(wire.alerts_received),
         alerts_sent=tuple(wire.alerts_sent),
         tls_messages=tuple(wire.messages),
+        body=run.body,
     )

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import urllib.parse
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
 
 from recette_sas.environments import SasSubject
+from recette_sas.fhir.seed import SEEDED_RPPS
 from recette_sas.identity import Identity
 from recette_sas.probe.endpoint import HttpRequest
 
@@ -16,9 +21,59 @@ FLOWS: tuple[str, ...] = ("agregation", "regulateurs")
 FLOW_LABELS = {"agregation": "agrégation des créneaux", "regulateurs": "gestion des comptes régulateurs"}
 
 _ACCEPT = ("Accept", "application/fhir+json")
-_RPPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
+_SAS_ACCEPT = ("Accept", "application/json+fhir")
+"""What SAS really sends on the slot search (the IG's search page and ANS's kit both say so)."""
+RPPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
 _SAS_ACCOUNT_SYSTEM = "urn:oid:1.2.250.1.213.3.6"
-_RPPS = "810000000001"
+PARIS = ZoneInfo("Europe/Paris")
+WINDOW = timedelta(hours=72)
+"""SAS searches from now to at most 72 h later."""
+MAX_IDENTIFIERS = 25
+IDENTIFIER_PARAM = "schedule.actor:Practitioner.identifier"
+"""The IG's cardinality of ``schedule.actor:Practitioner.identifier`` (1..25)."""
+
+
+@dataclass(frozen=True)
+class SlotSearch:
+    """A slot search as SAS sends it, and what it asked for (the functional checks judge against it)."""
+
+    request: HttpRequest
+    window: tuple[datetime, datetime]
+    identifiers: tuple[str, ...]
+    query: str
+
+
+def paris_instant(moment: datetime) -> str:
+    """``2026-12-01T11:10:02.123+01:00``: Europe/Paris with an explicit offset and milliseconds."""
+    return moment.astimezone(PARIS).isoformat(timespec="milliseconds")
+
+
+def slot_search(
+    identifiers: Sequence[str] = SEEDED_RPPS,
+    *,
+    now: datetime | None = None,
+    base_path: str = "",
+    window: timedelta = WINDOW,
+    params: Sequence[tuple[str, str]] | None = None,
+) -> SlotSearch:
+    """SAS's ``GET [base]/Slot``: a window from ``now`` (default: the current time) to ``window`` later,
+    the practitioners' RPPS (``8`` + 11 digits, sent as ``system|value``, comma-separated as the IG's
+    example does), ``status=free`` and the two includes. ``params`` replaces the whole query (the
+    malformed searches)."""
+    start = (now or datetime.now(PARIS)).astimezone(PARIS)
+    end = start + window
+    values = ",".join(f"{RPPS_SYSTEM}|{i}" for i in identifiers)
+    pairs = list(params) if params is not None else [
+        ("start", f"ge{paris_instant(start)}"),
+        ("start", f"le{paris_instant(end)}"),
+        ("schedule.actor:Practitioner.identifier", values),
+        ("status", "free"),
+        ("_include", "Slot:schedule"),
+        ("_include:iterate", "Schedule:actor"),
+    ]
+    query = urllib.parse.urlencode(pairs)
+    request = HttpRequest(method="GET", path=f"{base_path}/Slot?{query}", headers=(_SAS_ACCEPT,), body=None)
+    return SlotSearch(request=request, window=(start, end), identifiers=tuple(identifiers), query=query)
 
 
 def _practitioner(account_id: str) -> bytes:
@@ -32,20 +87,11 @@ def _practitioner(account_id: str) -> bytes:
     ).encode()
 
 
-def flow_request(flow: str, *, base_path: str = "") -> HttpRequest:
-    """The request SAS sends first in ``flow``: a slot search, or an account creation."""
+def flow_request(flow: str, *, base_path: str = "", identifiers: Sequence[str] = ()) -> HttpRequest:
+    """The request SAS sends first in ``flow``: a slot search (for ``identifiers``, the editor's test
+    practitioners; default: the reference server's seeded ones), or an account creation."""
     if flow == "agregation":
-        query = urllib.parse.urlencode(
-            [
-                ("start", "ge2026-12-01T00:00:00+01:00"),
-                ("start", "le2026-12-02T00:00:00+01:00"),
-                ("schedule.actor:Practitioner.identifier", f"{_RPPS_SYSTEM}|8{_RPPS}"),
-                ("status", "free"),
-                ("_include", "Slot:schedule"),
-                ("_include:iterate", "Schedule:actor"),
-            ]
-        )
-        return HttpRequest(method="GET", path=f"{base_path}/Slot?{query}", headers=(_ACCEPT,), body=None)
+        return slot_search(identifiers or SEEDED_RPPS, base_path=base_path).request
     if flow == "regulateurs":
         # A fresh account per call: SAS never creates the same regulator account twice.
         return HttpRequest(

@@ -103,6 +103,7 @@ class Policy:
     ignore_ca_errors: bool = False  # any error on a CA certificate it could link to the root
     stall_without_certificate: bool = False  # broken on purpose: holds a call without certificate open
     close_after_handshake: bool = False  # broken on purpose: closes every connection without an answer
+    fhir_defect: str | None = None  # broken on purpose: one mistake of the FHIR app (fhir.slots.FHIR_DEFECTS)
 
     def __post_init__(self) -> None:
         # Accept lists from callers, keep the dataclass hashable and immutable.

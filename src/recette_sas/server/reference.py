@@ -118,7 +118,7 @@ class ReferenceServer:
         if server_cert is not None and server_ca is None:
             raise UsageError("ReferenceServer: server_cert needs server_ca (the CA the probe must trust)")
         self.policy = policy
-        self.app = FhirApp()
+        self.app = FhirApp(defect=policy.fhir_defect)
         self._host = host
         self._port = port
         self._server_name = server_name

@@ -44,6 +44,8 @@ class Target:
     base_path: str = ""
     kind: str = "reference"  # "reference" (embedded) | "configured"
     trust: str = "look-alike"  # "look-alike" | "igc"
+    practitioners: tuple[str, ...] = ()  # RPPS of the test practitioners (empty: the reference's seeded ones)
+    use_case: str = "ps-indiv"
 
 
 AttemptFn = Callable[..., Attempt]
@@ -80,7 +82,9 @@ class TargetSession:
             if key in self._controls:
                 return self._controls[key]
         result = self._dial(
-            target, flow_request(flow, base_path=target.base_path), self._control_identity(ans_env)
+            target,
+            flow_request(flow, base_path=target.base_path, identifiers=target.practitioners),
+            self._control_identity(ans_env),
         )
         with self._lock:
             self._controls.setdefault(key, result)

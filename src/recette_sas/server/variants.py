@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from recette_sas.environments import UsageError
+from recette_sas.fhir.slots import FHIR_DEFECTS
 from recette_sas.server.policy import Policy
 
 
@@ -120,6 +121,10 @@ VARIANTS: dict[str, Variant] = {
             "ferme-apres-poignee",
             "closes every connection after the handshake without an HTTP answer",
             _set(close_after_handshake=True),
+        ),
+        *(
+            Variant(f"fhir-{name}", f"FHIR slot search {what}", _set(fhir_defect=name))
+            for name, what in FHIR_DEFECTS.items()
         ),
         Variant("hors-service", "is down", None, kind="down"),
         Variant("muet", "accepts TCP connections but never answers", None, kind="silent"),

@@ -1,0 +1,198 @@
+"""The reference server's Slot search (IG: ``specifications_techniques-ps-recherche_creneaux.md``).
+
+``search(base, target, now, defect)`` answers ``GET [base]/Slot?…`` as a conformant editor does: the
+window (``start=ge…``/``start=le…``, prefixes required), 1 to 25 ``schedule.actor:Practitioner.identifier``
+values (comma-separated or repeated, ``system|value``), ``status``, and the includes asked for
+(``_include=Slot:schedule``, ``_include:iterate=Schedule:actor``); a ``searchset`` Bundle with ``total``
+and a self link that is the request; 200 with ``total: 0`` for a practitioner it does not know; 400 with an
+OperationOutcome for a malformed search.
+
+``defect`` names one deliberate mistake (``FHIR_DEFECTS``), for the broken variants of the reference
+server: each changes one thing in the answer and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from recette_sas.fhir import seed
+
+FHIR_JSON = "application/fhir+json"
+IDENTIFIER_PARAM = "schedule.actor:Practitioner.identifier"
+MAX_IDENTIFIERS = 25
+SLOW_SECONDS = 1.3
+
+FHIR_DEFECTS: dict[str, str] = {
+    "statut-occupe": "answers a slot with status busy",
+    "sans-total": "leaves Bundle.total out",
+    "404-si-vide": "answers 404 when no slot matches",
+    "sans-include": "ignores the _include parameters (no Schedule, Practitioner nor PractitionerRole)",
+    "reference-pendante": "points a Slot at a Schedule the Bundle does not carry",
+    "hors-fenetre": "adds a slot after the end of the requested window",
+    "passe": "adds a slot that started an hour ago",
+    "rpps-malforme": "writes a practitioner's RPPS with one digit missing",
+    "sans-url-rdv": "gives no booking URL in Slot.comment",
+    "mauvais-charset": "declares charset=iso-8859-1 on a UTF-8 body",
+    "json-invalide": "answers a truncated, invalid JSON body",
+    "lent": f"takes {SLOW_SECONDS} s per slot search",
+    "ignore-identifiants": "ignores the practitioners' identifiers: everyone's slots come back",
+    "lien-self-faux": "gives a self link without the search parameters",
+    "sans-400": "answers a malformed search with 200 and an empty Bundle",
+    "orphelin": "includes a Practitioner no Slot leads to",
+}
+
+
+class BadSearch(ValueError):
+    """A malformed search: 400 with an OperationOutcome saying this."""
+
+
+def _instant(text: str, param: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadSearch(f"{param}: {text!r} n'est pas une date FHIR") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=seed.PARIS)
+
+
+def _window(values: list[str]) -> tuple[datetime | None, datetime | None]:
+    if not values:
+        raise BadSearch("start: la fenêtre de recherche (start=ge… et start=le…) est absente")
+    low: datetime | None = None
+    high: datetime | None = None
+    for value in values:
+        prefix, rest = value[:2], value[2:]
+        if prefix not in ("ge", "gt", "le", "lt"):
+            raise BadSearch(f"start={value} : préfixe ge, gt, le ou lt attendu")
+        moment = _instant(rest, "start")
+        if prefix in ("ge", "gt"):
+            low = moment
+        else:
+            high = moment
+    return low, high
+
+
+def _identifiers(values: list[str]) -> list[str]:
+    wanted = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    if not wanted:
+        raise BadSearch(f"{IDENTIFIER_PARAM} : au moins un identifiant de praticien est attendu")
+    if len(wanted) > MAX_IDENTIFIERS:
+        raise BadSearch(f"{IDENTIFIER_PARAM} : {len(wanted)} identifiants, {MAX_IDENTIFIERS} au plus (IG : 1..25)")
+    rpps = []
+    for item in wanted:
+        system, sep, value = item.rpartition("|")
+        if sep and system not in ("", seed.RPPS_SYSTEM):
+            raise BadSearch(f"{IDENTIFIER_PARAM} : système {system!r} inconnu (attendu {seed.RPPS_SYSTEM})")
+        rpps.append(value)
+    return rpps
+
+
+def _entry(base: str, resource: dict[str, Any], mode: str) -> dict[str, Any]:
+    return {
+        "fullUrl": f"{base}/{resource['resourceType']}/{resource['id']}",
+        "resource": resource,
+        "search": {"mode": mode},
+    }
+
+
+def _outcome(status: int, message: str, code: str = "invalid") -> tuple[int, str, bytes]:
+    body = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": code, "diagnostics": message}]}
+    return status, FHIR_JSON, json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def search(base: str, target: str, *, now: datetime | None = None, defect: str | None = None) -> tuple[int, str, bytes]:
+    """``(status, content type, body)`` of the answer to ``GET [base]/Slot?…``."""
+    if defect == "lent":
+        time.sleep(SLOW_SECONDS)
+    moment = now or datetime.now(UTC)
+    query = parse_qs(urlsplit(target).query, keep_blank_values=True)
+    try:
+        if not [s for s in query.get("status", []) if s.strip()]:
+            raise BadSearch("status : paramètre obligatoire (status=free)")
+        low, high = _window(query.get("start", []))
+        wanted = _identifiers(query.get(IDENTIFIER_PARAM, []))
+    except BadSearch as exc:
+        if defect == "sans-400":
+            low = high = None
+            wanted = []
+        else:
+            return _outcome(400, str(exc))
+    statuses = {s for v in query.get("status", []) for s in v.split(",")}
+    includes = set(query.get("_include", [])) | set(query.get("_include:iterate", []))
+    people = list(seed.PRACTITIONERS) if defect == "ignore-identifiants" else [
+        seed.BY_RPPS[r] for r in dict.fromkeys(wanted) if r in seed.BY_RPPS
+    ]
+    matched: list[dict[str, Any]] = []
+    included: list[dict[str, Any]] = []
+    for p in people:
+        slots = [
+            s
+            for start, s in seed.slots_of(p, moment)
+            if (low is None or start >= low) and (high is None or start <= high) and s["status"] in statuses
+        ]
+        if not slots:
+            continue
+        matched += slots
+        if "Slot:schedule" in includes and defect != "sans-include":
+            included.append(seed.schedule(p))
+            if "Schedule:actor" in includes:
+                rpps = p.rpps[:-1] if defect == "rpps-malforme" and p is people[0] else None
+                included += [seed.practitioner(p, rpps), seed.role(p)]
+    matched = _break(matched, defect, moment, low, high, people)
+    if defect == "orphelin" and included:
+        included.append(seed.practitioner(seed.PRACTITIONERS[3]) | {"id": "pract-orphelin"})
+    if not matched and defect == "404-si-vide":
+        return _outcome(404, "aucun créneau trouvé", code="not-found")
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "meta": {
+            "lastUpdated": seed.instant(moment),
+            "profile": [f"{seed.SD}BundleAgregateur"],
+        },
+        "type": "searchset",
+        "total": len(matched),
+        "link": [{"relation": "self", "url": f"{base}{target}" if defect != "lien-self-faux" else f"{base}/Slot"}],
+        "entry": [_entry(base, s, "match") for s in matched] + [_entry(base, r, "include") for r in included],
+    }
+    if defect == "sans-total":
+        del bundle["total"]
+    if not bundle["entry"]:
+        del bundle["entry"]
+    body = json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if defect == "json-invalide":
+        body = body[: len(body) // 2]
+    content_type = f"{FHIR_JSON}; charset=iso-8859-1" if defect == "mauvais-charset" else FHIR_JSON
+    return 200, content_type, body
+
+
+def _break(
+    matched: list[dict[str, Any]],
+    defect: str | None,
+    now: datetime,
+    low: datetime | None,
+    high: datetime | None,
+    people: list[seed.SeededPractitioner],
+) -> list[dict[str, Any]]:
+    if not matched or not people:
+        return matched
+    first = dict(matched[0])
+    if defect == "statut-occupe":
+        first["status"] = "busy"
+    elif defect == "reference-pendante":
+        first["schedule"] = {"reference": "Schedule/inconnu"}
+    elif defect == "sans-url-rdv":
+        return [{k: v for k, v in s.items() if k != "comment"} for s in matched]
+    elif defect == "hors-fenetre" and high is not None:
+        return [*matched, seed.slot(people[0], high + timedelta(hours=2), 0)]
+    elif defect == "passe":
+        past = seed.slot(people[0], now - timedelta(hours=1), 0)
+        # Still inside the requested window where the window starts earlier (the defect is the date).
+        return [*matched, past]
+    else:
+        return matched
+    return [first, *matched[1:]]

@@ -1,0 +1,211 @@
+"""Steps of the functional slot-aggregation checks (``features/serveur/agregation_fonctionnelle.feature``).
+
+Every search goes through ``TargetSession.attempt`` (so the positive control runs first) with SAS's valid
+certificate; every verdict through ``recette_sas.server.fhir_rules``. SAS's standard search is made once
+per target and ANS environment and its Bundle validated once: the scenarios judge the same answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import urllib.parse
+
+import pytest
+from pytest_bdd import parsers, then, when
+
+from recette_sas.fhir.seed import SEEDED_RPPS
+from recette_sas.pki.catalogue import Defect
+from recette_sas.pki.store import Pki
+from recette_sas.server import fhir_rules
+from recette_sas.server.fhir_rules import SearchAnswer
+from recette_sas.server.flows import IDENTIFIER_PARAM, slot_search
+from recette_sas.server.targets import Target, TargetSession
+from recette_sas.verdict import Attempt
+
+from .evidence import attach_attempt, attach_text
+
+UNKNOWN_RPPS = "899999999990"
+FILLER = tuple(f"8{n:011d}" for n in range(900000000001, 900000000026))
+PERF_SEARCHES = 5
+_CACHE: dict[tuple[str, str], SearchAnswer] = {}
+_LOCK = threading.Lock()
+
+
+def _wanted(cible: Target) -> tuple[str, ...]:
+    return cible.practitioners or SEEDED_RPPS
+
+
+def _search(
+    session: TargetSession, pki: Pki, cible: Target, ans_env: str, identifiers: tuple[str, ...], **kw: object
+) -> SearchAnswer:
+    search = slot_search(identifiers, base_path=cible.base_path, **kw)  # type: ignore[arg-type]
+    attempt = session.attempt(
+        cible, "agregation", ans_env, search.request, identity=pki.identity(ans_env, Defect.VALIDE)
+    )
+    return SearchAnswer(search=search, attempt=attempt, use_case=cible.use_case)
+
+
+def _evidence(answer: SearchAnswer) -> None:
+    attach_attempt(answer.attempt, name="recherche de créneaux")
+    text = answer.text
+    if text is not None:
+        with contextlib.suppress(ValueError):
+            text = json.dumps(json.loads(text), indent=1, ensure_ascii=False)
+        attach_text("Bundle reçu", text)
+
+
+@when("la plateforme SAS recherche les créneaux des praticiens de test", target_fixture="reponse")
+def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> SearchAnswer:
+    key = (cible.key, ans_env)
+    with _LOCK:
+        cached = _CACHE.get(key)
+    if cached is None:
+        cached = _search(target_session, pki, cible, ans_env, _wanted(cible))
+        with _LOCK:
+            _CACHE[key] = cached
+    _evidence(cached)
+    return cached
+
+
+@when("la plateforme SAS recherche les créneaux d'un praticien inconnu", target_fixture="reponse")
+def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> SearchAnswer:
+    answer = _search(target_session, pki, cible, ans_env, (UNKNOWN_RPPS,))
+    _evidence(answer)
+    return answer
+
+
+@when("la plateforme SAS recherche les créneaux du premier praticien de test", target_fixture="reponse")
+def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> SearchAnswer:
+    answer = _search(target_session, pki, cible, ans_env, _wanted(cible)[:1])
+    _evidence(answer)
+    return answer
+
+
+@when("la plateforme SAS recherche les créneaux de 25 praticiens", target_fixture="reponse")
+def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> SearchAnswer:
+    wanted = _wanted(cible)
+    answer = _search(target_session, pki, cible, ans_env, (*wanted, *FILLER)[:25])
+    _evidence(answer)
+    return answer
+
+
+@when("la plateforme SAS répète sa recherche plusieurs fois", target_fixture="reponses")
+def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> list[SearchAnswer]:
+    return [_search(target_session, pki, cible, ans_env, _wanted(cible)) for _ in range(PERF_SEARCHES)]
+
+
+def _malformed(case: str, identifiers: tuple[str, ...]) -> list[tuple[str, str]]:
+    good = slot_search(identifiers)
+    pairs = [tuple(p.split("=", 1)) for p in good.query.split("&")]
+    decoded = [(urllib.parse.unquote_plus(k), urllib.parse.unquote_plus(v)) for k, v in pairs]
+    if case == "sans status":
+        return [(k, v) for k, v in decoded if k != "status"]
+    if case == "start sans préfixe":
+        return [(k, v[2:] if k == "start" and v.startswith("ge") else v) for k, v in decoded]
+    if case == "26 identifiants":
+        many = ",".join(f"urn:oid:1.2.250.1.71.4.2.1|{i}" for i in (*identifiers, *FILLER)[:26])
+        return [(k, many if k == IDENTIFIER_PARAM else v) for k, v in decoded]
+    raise ValueError(f"unknown malformed search {case!r}")
+
+
+@when(parsers.parse("la plateforme SAS envoie une recherche mal formée « {cas} »"), target_fixture="reponse")
+def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str, cas: str) -> SearchAnswer:
+    answer = _search(target_session, pki, cible, ans_env, _wanted(cible), params=_malformed(cas, _wanted(cible)))
+    _evidence(answer)
+    return answer
+
+
+def _control(session: TargetSession, cible: Target, ans_env: str) -> Attempt:
+    control = session.control(cible, "agregation", ans_env)
+    attach_attempt(control, name="contrôle positif")
+    return control
+
+
+def _verdict(text: str) -> None:
+    attach_text("verdict", text)
+
+
+@pytest.fixture
+def fhir_control(target_session: TargetSession, cible: Target, ans_env: str) -> Attempt:
+    return _control(target_session, cible, ans_env)
+
+
+@then("la réponse est un Bundle searchset avec son total")
+def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    _verdict(fhir_rules.require_searchset(reponse, control=fhir_control))
+
+
+@then("la réponse est un Bundle searchset de total 0")
+def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    _verdict(fhir_rules.require_searchset(reponse, control=fhir_control, total=0))
+
+
+@then("la réponse porte un Content-Type FHIR JSON en UTF-8")
+def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    _verdict(fhir_rules.require_fhir_content_type(reponse, control=fhir_control))
+
+
+@then("le corps de la réponse est en UTF-8 et ses accents intacts")
+def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    _verdict(fhir_rules.require_utf8(reponse, control=fhir_control))
+
+
+def _findings(reponse: SearchAnswer) -> None:
+    try:
+        found = reponse.findings()
+    except AssertionError:
+        return
+    attach_text("constats du moteur FHIR", fhir_rules.describe(found) or "aucun constat")
+
+
+@then("la réponse respecte la structure FHIR R4")
+def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    _findings(reponse)
+    _verdict(fhir_rules.require_structure(reponse, control=fhir_control))
+
+
+@then(parsers.parse("les ressources respectent le profil « {profil} »"))
+def _(reponse: SearchAnswer, fhir_control: Attempt, profil: str) -> None:
+    _findings(reponse)
+    _verdict(fhir_rules.require_profile(reponse, profil, control=fhir_control))
+
+
+@then(parsers.parse("le moteur FHIR ne relève aucun constat « {groupe} »"))
+def _(reponse: SearchAnswer, fhir_control: Attempt, groupe: str) -> None:
+    _findings(reponse)
+    _verdict(fhir_rules.require_no_group(reponse, groupe, control=fhir_control))
+
+
+@then("le moteur FHIR ne relève aucun constat recommandé")
+def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    _findings(reponse)
+    _verdict(fhir_rules.require_hygiene(reponse, control=fhir_control))
+
+
+@then("le lien self du Bundle reprend la requête")
+def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    _verdict(fhir_rules.require_self_link(reponse, control=fhir_control))
+
+
+@then("chaque praticien de test est dans la réponse")
+def _(reponse: SearchAnswer, fhir_control: Attempt, cible: Target) -> None:
+    _verdict(fhir_rules.require_each_answered(reponse, _wanted(cible), control=fhir_control))
+
+
+@then("la réponse ne porte que le premier praticien de test")
+def _(reponse: SearchAnswer, fhir_control: Attempt, cible: Target) -> None:
+    _verdict(fhir_rules.require_only(reponse, _wanted(cible)[:1], control=fhir_control))
+
+
+@then("la médiane des temps de réponse est sous 1 s")
+def _(reponses: list[SearchAnswer], fhir_control: Attempt) -> None:
+    verdict = fhir_rules.require_fast(reponses, control=fhir_control)
+    attach_text("temps de réponse (ms)", "\n".join(f"{a.attempt.duration_ms:.1f}" for a in reponses))
+    _verdict(verdict)
+
+
+@then("la recherche est refusée avec 400 et un OperationOutcome")
+def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    _verdict(fhir_rules.require_bad_request(reponse, control=fhir_control))
