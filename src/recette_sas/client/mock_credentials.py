@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from recette_sas.client.presentation import WRONG_HOST_NAME, MockMode
 from recette_sas.environments import UsageError
@@ -123,3 +123,33 @@ def server_credentials(
             "mock SAS: the other-hierarchy mode needs a certificate issued by the other hierarchy"
         )
     return other_hierarchy
+
+
+def add_address(credentials: ServerCredentials, address: str, *, issuer_key: Any) -> ServerCredentials:
+    """``credentials`` with ``address`` added to the leaf's names, re-signed by ``issuer_key`` (the other
+    hierarchy's certificate, so that a client pointed at ``{address_url}`` refuses it for its issuer alone)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    leaf, *rest = x509.load_pem_x509_certificates(credentials.chain_pem)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(leaf.subject)
+        .issuer_name(leaf.issuer)
+        .public_key(leaf.public_key())
+        .serial_number(leaf.serial_number)
+        .not_valid_before(leaf.not_valid_before_utc)
+        .not_valid_after(leaf.not_valid_after_utc)
+    )
+    for ext in leaf.extensions:
+        value = ext.value
+        if isinstance(value, x509.SubjectAlternativeName):
+            value = x509.SubjectAlternativeName([*value, x509.IPAddress(ipaddress.ip_address(address))])
+        builder = builder.add_extension(value, ext.critical)
+    cert = builder.sign(issuer_key, hashes.SHA256())
+    pem = serialization.Encoding.PEM
+    return ServerCredentials(
+        cert.public_bytes(pem) + b"".join(c.public_bytes(pem) for c in rest), credentials.key_pem
+    )
