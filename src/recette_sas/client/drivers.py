@@ -5,10 +5,9 @@ then an update to the mock it is given, within a bounded time.
 
 - ``EmbeddedDriver``: the embedded reference client (or one of its broken variants): the default,
   so the suite runs end to end on a fresh machine.
-- ``CommandDriver``: a command the editor configures, with ``{base_url}``, ``{ca_file}``, ``{host}``,
-  ``{port}`` and ``{address}`` substituted in each argument (shlex-split, no shell, a timeout, and
-  its process group killed when the timeout passes). Only those exact placeholders are replaced, so
-  a JSON body in the command keeps its braces.
+- ``CommandDriver``: a command the editor configures, with the ``PLACEHOLDERS`` substituted in each
+  argument (shlex-split, no shell, a timeout, its process group killed when the timeout passes; only
+  those exact names are replaced, so a JSON body keeps its braces; helpers in ``_process.py``).
 - ``WaitDriver``: the mock listens on a configured address and waits, bounded, for requests the
   operator triggers by hand.
 
@@ -371,25 +370,39 @@ def _enough(mode: MockMode) -> Callable[[tuple[Presentation, ...]], bool]:
 
 
 class WaitDriver:
-    """Announces the mock and waits (bounded) for the operator to trigger a creation then an update."""
+    """Announces each exchange it expects, in order, and waits (bounded) for the operator to trigger it.
+
+    The normal platform comes first (a creation then an update must arrive), then each hostile platform
+    (the same action; the editor's software must refuse the platform, so nothing should arrive: the wait
+    then lasts its whole bound). Each announcement says the step, the platform, what to do and what is
+    expected; the end of each wait is announced too, with what arrived.
+    """
 
     def __init__(self, *, timeout: float, announce: Callable[[str], None], quiet: float = 1.5) -> None:
         self._timeout = timeout
         self._announce = announce
         self._quiet = quiet
+        self._steps: dict[str, int] = {}
         self.label = "hand-triggered exchange"
 
     def run(self, ans_env: str, target: MockTarget, mock: MockSas) -> DriverRun:
         started, began = _now(), time.perf_counter()
+        step = self._steps[ans_env] = self._steps.get(ans_env, 0) + 1
+        expected = (
+            "une création puis une mise à jour doivent arriver"
+            if target.mode is MockMode.NORMAL
+            else "votre logiciel doit refuser cette plateforme : aucune requête ne doit arriver"
+        )
         self._announce(
-            f"[recette-sas] {ans_env} : plateforme SAS simulée « {target.mode.value} » "
-            f"({MODE_DESCRIPTIONS[target.mode]}), sur {target.address}:{target.port}, nom {target.host}, "
-            f"AC serveur {target.ca_file}. Déclenchez une création puis une mise à jour de rendez-vous vers "
-            f"{target.base_url} (attente {self._timeout:g} s au plus)."
+            f"[recette-sas] {ans_env}, échange {step}/{len(MockMode)} : plateforme SAS simulée "
+            f"« {target.mode.value} » ({MODE_DESCRIPTIONS[target.mode]}), sur {target.address}:{target.port}, "
+            f"nom {target.host}, AC serveur {target.ca_file}. Déclenchez une création puis une mise à jour de "
+            f"rendez-vous vers {target.base_url} ({expected} ; attente {self._timeout:g} s au plus)."
         )
         held = mock.wait_for(_enough(target.mode), timeout=self._timeout, quiet=self._quiet)
         seen = mock.presentations
         detail = f"{len(seen)} connection(s), {sum(p.request is not None for p in seen)} request(s) received"
+        self._announce(f"[recette-sas] {ans_env}, échange {step} terminé : {detail}.")
         return DriverRun(
             driver=self.label,
             started_at=started,
