@@ -519,6 +519,12 @@ def test_a_genuine_igc_certificate_offline_is_conforme_with_a_reservation(
     reservations = summary["reservations"]
     assert isinstance(reservations, list) and {r["check"] for r in reservations} == {"CLI-REVOCATION-01"}
     assert len(reservations) == 2 and all("not verifiable here" in r["message"] for r in reservations)
+    terminal = (pytester.path / "terminal.txt").read_text()
+    assert "réserve : CLI-REVOCATION-01 — NON VERIFIABLE ICI" in terminal
+    assert "verdict : conforme-sous-reserve (code de sortie 0" in terminal
+    allure = [json.loads(p.read_text()) for p in (pytester.path / "allure").glob("*-result.json")]
+    shown = [r for r in allure if r["status"] == "skipped" and "NON VERIFIABLE ICI" in r["statusDetails"]["message"]]
+    assert len(shown) == 2  # Allure: skipped, in the « Non vérifiable ici » category, not broken
 
 
 @pytest.mark.skipif(CURL is None, reason="curl is not installed")
@@ -608,3 +614,50 @@ def test_wait_mode_step_by_step_with_an_operator(
         thread.join(30)
     _assert(results, ("preproduction",))
     assert runs and runs[0] == 0 and any(code != 0 for code in runs[1:])  # the hostile ones refused
+
+
+# -- the "not verifiable here" outcome, and the pinned IGC CAs ------------------------------------------------
+
+
+def test_not_verifiable_makes_the_run_conforme_with_reservations_and_nothing_else() -> None:
+    import xml.etree.ElementTree as ET
+
+    from fixtures.levels import RunRecord, _Result
+    from fixtures.run_verdict import _rewrite_case, summarise
+
+    def record(*statuses: str) -> RunRecord:
+        run = RunRecord()
+        for i, status in enumerate(statuses):
+            run.results[f"t{i}"] = _Result(f"t{i}", ("CLI-REVOCATION",), "bloquant", status, f"m{i}",
+                                           check="CLI-REVOCATION-01")
+        run.collected = len(statuses)
+        return run
+
+    reserved = summarise(record("passed", "non-verifiable"), strict=True)
+    assert (reserved["verdict"], reserved["exit_code"]) == ("conforme-sous-reserve", 0)
+    assert reserved["reservations"] == [{"test": "t1", "check": "CLI-REVOCATION-01", "message": "m1"}]
+    assert "CONFORME SOUS RÉSERVE" in reserved["message"] and "CLI-REVOCATION-01" in reserved["message"]
+    # A reservation never hides a failure or a scenario that could not be judged.
+    assert summarise(record("failed", "non-verifiable"), strict=False)["verdict"] == "non-conforme"
+    assert summarise(record("broken", "non-verifiable"), strict=False)["verdict"] == "indetermine"
+    assert summarise(record("passed"), strict=False)["verdict"] == "conforme"
+    case = ET.fromstring('<testcase classname="c" name="n"><skipped message="x"/></testcase>')
+    _rewrite_case(case, "non-verifiable", "NON VERIFIABLE ICI : m", "")
+    assert case.find("skipped") is None
+    assert [(p.get("name"), p.get("value")) for p in case.iter("property")][0] == ("recette-sas", "non-verifiable")
+
+
+def test_the_cached_pinned_igc_cas_are_anchors_without_igc_ca_dir(tmp_path: Path) -> None:
+    """``recette-sas igc fetch`` caches the real CAs (verified against their pins): the client role then
+    judges a genuine certificate by signature without ``--igc-ca-dir``; none cached, none used."""
+    from fixtures.client import _cached_igc_cas
+
+    shared = ROOT.parent / "shared" / "igc"
+    if not shared.is_dir():
+        pytest.skip(f"{shared}: the real IGC Santé CA certificates are not on this machine")
+    (tmp_path / "igc").mkdir()
+    for cer in shared.glob("*.cer"):
+        shutil.copyfile(cer, tmp_path / "igc" / cer.name)
+    cas = _cached_igc_cas(tmp_path)
+    assert {c.subject for c in cas} == {dn(h) for h in Hierarchy for dn in (root_dn, intermediate_dn)}
+    assert _cached_igc_cas(tmp_path / "nothing-cached") == ()

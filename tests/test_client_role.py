@@ -701,6 +701,7 @@ def run_features(pytester: pytest.Pytester, pki_cache_dir: Path, *args: str) -> 
     finally:
         del os.environ["RECETTE_SAS_RESULTS"]
     assert outcome.ret in (0, 1, 2), outcome.stdout.str() + outcome.stderr.str()
+    (pytester.path / "terminal.txt").write_text(outcome.stdout.str())  # what the editor's terminal showed
     results: dict[str, dict[str, Result]] = {}
     for line in results_file.read_text().splitlines():
         record = json.loads(line)
