@@ -225,6 +225,13 @@ def test_export_writes_the_client_material_and_reuses_it(
     assert _cli("pki", "export", str(again), "--responder-url", responder, cache=pki_cache_dir).returncode == 0
     assert json.loads((again / "manifest.json").read_text())["client_fingerprints"] == manifest["client_fingerprints"]
     assert not (again / "client" / "preproduction" / "client.p12").exists()  # no password named, no PKCS#12
+    from recette_sas.pki.export import check_export
+
+    assert check_export(pki, again, horizon=dt.timedelta(days=1)) is None
+    stale = json.loads((again / "manifest.json").read_text())
+    stale["client_fingerprints"]["production"] = "0" * 64  # as if renewed since this export
+    (again / "manifest.json").write_text(json.dumps(stale))
+    assert "client certificates were renewed" in str(check_export(pki, again, horizon=dt.timedelta(days=1)))
 
 
 def test_export_with_an_unset_password_variable_is_a_usage_error(pki_cache_dir: Path, tmp_path: Path) -> None:
@@ -644,7 +651,8 @@ def test_not_verifiable_makes_the_run_conforme_with_reservations_and_nothing_els
     case = ET.fromstring('<testcase classname="c" name="n"><skipped message="x"/></testcase>')
     _rewrite_case(case, "non-verifiable", "NON VERIFIABLE ICI : m", "")
     assert case.find("skipped") is None
-    assert [(p.get("name"), p.get("value")) for p in case.iter("property")][0] == ("recette-sas", "non-verifiable")
+    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert properties == {"recette-sas": "non-verifiable", "recette-sas-message": "NON VERIFIABLE ICI : m"}
 
 
 def test_the_cached_pinned_igc_cas_are_anchors_without_igc_ca_dir(tmp_path: Path) -> None:
@@ -661,3 +669,18 @@ def test_the_cached_pinned_igc_cas_are_anchors_without_igc_ca_dir(tmp_path: Path
     cas = _cached_igc_cas(tmp_path)
     assert {c.subject for c in cas} == {dn(h) for h in Hierarchy for dn in (root_dn, intermediate_dn)}
     assert _cached_igc_cas(tmp_path / "nothing-cached") == ()
+
+
+def test_p12_file_without_its_password_variable_is_a_usage_error(
+    pytester: pytest.Pytester, pki_cache_dir: Path
+) -> None:
+    result = pytester.runpytest_subprocess(
+        "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT), "--pki-cache", str(pki_cache_dir),
+        str(ROOT / "features" / "test_client.py"), "--sas-client-command", f"{sys.executable} {{p12_file}}",
+        timeout=60,
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.stderr.lines if line.strip()] == [
+        "ERROR: {p12_file} (--sas-client-p12-password-env): name the environment variable that holds the "
+        "PKCS#12 password"
+    ]

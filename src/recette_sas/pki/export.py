@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from recette_sas import __version__
 from recette_sas.environments import ENVIRONMENTS, Hierarchy, Mapping, UsageError
 from recette_sas.identity import certificate_pem
-from recette_sas.pki.export_client import client_readme, write_client_export
+from recette_sas.pki.export_client import client_files, client_readme, write_client_export
 from recette_sas.pki.keys import write_private
 from recette_sas.pki.store import Pki
 
@@ -178,6 +178,12 @@ def check_export(pki: Pki, export_dir: Path, *, horizon: dt.timedelta) -> str | 
         return (
             f"{export_dir}: exported for responder {manifest.get('responder_url')}, "
             f"this run serves {pki.responder_url}: re-export"
+        )
+    exported = manifest.get("client_fingerprints")
+    if exported is not None and exported != {e: client_files(pki, e).fingerprint for e in exported}:
+        return (
+            f"{export_dir}: its client certificates were renewed since (near expiry, or a new PKI): re-export "
+            "and reconfigure the editor's client (client/<env>/)"
         )
     next_update = dt.datetime.fromisoformat(manifest["crl_next_update"])
     if next_update < dt.datetime.now(dt.UTC) + horizon:
