@@ -649,6 +649,8 @@ EXPECTED: dict[str, Expected] = {
     # exit 2) — never a failure of a client that never ran, and above all no "refuses hostile platforms"
     # scenario passes.
     "silencieux": Expected(broken=ALL_SCENARIOS - {"CLI-LIVE[-]"}),
+    # A valid certificate, right in every respect but one: it is not the one the client is configured with.
+    "autre-certificat": Expected(failed=_both("CLI-CERT-CONFIGURE")),
 }
 
 
