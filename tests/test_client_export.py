@@ -650,9 +650,12 @@ def test_not_verifiable_makes_the_run_conforme_with_reservations_and_nothing_els
     assert summarise(record("passed"), strict=False)["verdict"] == "conforme"
     case = ET.fromstring('<testcase classname="c" name="n"><skipped message="x"/></testcase>')
     _rewrite_case(case, "non-verifiable", "NON VERIFIABLE ICI : m", "")
-    assert case.find("skipped") is None
-    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
-    assert properties == {"recette-sas": "non-verifiable", "recette-sas-message": "NON VERIFIABLE ICI : m"}
+    skipped = case.find("skipped")  # junit: neither passed nor failed
+    assert skipped is not None and skipped.attrib == {
+        "message": "NON VERIFIABLE ICI : m",
+        "type": "recette-sas.non-verifiable",
+    }
+    assert {p.get("name"): p.get("value") for p in case.iter("property")} == {"recette-sas": "non-verifiable"}
 
 
 def test_the_cached_pinned_igc_cas_are_anchors_without_igc_ca_dir(tmp_path: Path) -> None:
