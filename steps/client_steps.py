@@ -12,6 +12,7 @@ from pathlib import Path
 
 import allure
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from pytest_bdd import given, parsers, then, when
 
@@ -22,6 +23,7 @@ from recette_sas.client import rules as client_rules
 from recette_sas.client.drivers import ClientSession, Exchange
 from recette_sas.client.presentation import MockMode
 from recette_sas.client.rules import Anchors, RevocationChecker
+from recette_sas.client.rules_configured import require_configured_certificate
 from recette_sas.config.credentials import Credential
 from recette_sas.environments import editor_environment_for, get_environment
 from recette_sas.identity import Identity, certificate_summary
@@ -103,6 +105,12 @@ def _(echange: Exchange, flow: str) -> None:
     attach_text("verdict", client_rules.require_certificate_each_request(echange, flow))
 
 
+@then("chaque requête du flux présente le certificat configuré pour l'environnement")
+def _(echange: Exchange, flow: str, expected_client_certificate: tuple[x509.Certificate, str]) -> None:
+    expected, where = expected_client_certificate
+    attach_text("verdict", require_configured_certificate(echange, flow, expected, where))
+
+
 @then("le certificat présenté est émis par l'autorité intermédiaire IGC Santé de l'environnement")
 def _(echange: Exchange, flow: str, client_anchors: Anchors) -> None:
     attach_text("verdict", client_rules.require_issued_by_environment(echange, flow, client_anchors))
@@ -145,7 +153,8 @@ def _(echange: Exchange, flow: str) -> None:
 
 @then("chaque requête du flux annonce le nom de la plateforme SAS")
 def _(echange: Exchange, flow: str, ans_env: str) -> None:
-    attach_text("verdict", client_rules.require_sni(echange, flow, get_environment(ans_env).host))
+    host = get_environment(ans_env).host
+    attach_text("verdict", client_rules.require_sni(echange, flow, host, by_address=echange.run.by_address))
 
 
 @then("aucune requête ne parvient à cette plateforme")

@@ -586,6 +586,7 @@ def pytest_runtest_makereport(item, call):
 ENVS = ("recette", "preproduction", "production")
 CERTIFICATE_REQS = (
     "CLI-MTLS",
+    "CLI-CERT-CONFIGURE",
     "CLI-HIERARCHIE",
     "CLI-CHAINE",
     "CLI-PROFIL",
@@ -648,6 +649,8 @@ EXPECTED: dict[str, Expected] = {
     # exit 2) — never a failure of a client that never ran, and above all no "refuses hostile platforms"
     # scenario passes.
     "silencieux": Expected(broken=ALL_SCENARIOS - {"CLI-LIVE[-]"}),
+    # A valid certificate, right in every respect but one: it is not the one the client is configured with.
+    "autre-certificat": Expected(failed=_both("CLI-CERT-CONFIGURE")),
 }
 
 
@@ -700,6 +703,7 @@ def run_features(pytester: pytest.Pytester, pki_cache_dir: Path, *args: str) -> 
     finally:
         del os.environ["RECETTE_SAS_RESULTS"]
     assert outcome.ret in (0, 1, 2), outcome.stdout.str() + outcome.stderr.str()
+    (pytester.path / "terminal.txt").write_text(outcome.stdout.str())  # what the editor's terminal showed
     results: dict[str, dict[str, Result]] = {}
     for line in results_file.read_text().splitlines():
         record = json.loads(line)
@@ -750,12 +754,15 @@ def test_broken_client_fails_exactly_its_scenarios(
     _assert_exactly(results, EXPECTED[variant], envs)
 
 
-def _curl_command(identity: Identity, folder: Path, *, insecure: bool = False) -> str:
+def _curl_command(
+    folder: Path, *, insecure: bool = False, cert: str = "{fullchain_file}", key: str = "{key_file}"
+) -> str:
+    """curl configured from the placeholders alone: the exported client certificate, the mock's CA."""
     start = dt.datetime(2030, 1, 2, 10, tzinfo=dt.UTC)
     (folder / "creation.json").write_text(json.dumps(appointment("curl-1", status="booked", start=start)))
     (folder / "update.json").write_text(json.dumps(appointment("curl-1", status="cancelled", start=start)))
     common = (
-        f"--cert {identity.certfile} --key {identity.keyfile} --cacert {{ca_file}} "
+        f"--cert {cert} --key {key} --cacert {{ca_file}} "
         f"--resolve {{host}}:{{port}}:127.0.0.1 -sS --max-time 10 "
         "-H 'Content-Type: application/fhir+json' -H 'Accept: application/fhir+json'"
         + (" --insecure" if insecure else "")
@@ -769,11 +776,10 @@ def _curl_command(identity: Identity, folder: Path, *, insecure: bool = False) -
 
 @pytest.mark.skipif(not CURL.is_file(), reason="curl is not installed at /usr/bin/curl")
 def test_trigger_command_drives_a_real_external_client(
-    pytester: pytest.Pytester, pki_cache_dir: Path, editor: EditorPki, tmp_path: Path
+    pytester: pytest.Pytester, pki_cache_dir: Path, tmp_path: Path
 ) -> None:
     """curl as the editor's software, configured in the editor's configuration file: conformant; the
     same curl told to trust any server (given on the command line): caught by the hostile platforms."""
-    identity = editor.identity(ENV)  # its CRL is published by this session's publisher, on loopback
     config = tmp_path / "editeur.toml"
     config.write_text(
         'editor = "Editeur curl"\n'
@@ -781,7 +787,7 @@ def test_trigger_command_drives_a_real_external_client(
         'base_url = "https://editeur.example:8443/fhir"\n'
         "[environments.preproduction.client]\n"
         'mode = "command"\n'
-        f"command = '''{_curl_command(identity, tmp_path)}'''\n"
+        f"command = '''{_curl_command(tmp_path)}'''\n"
     )
     good = run_features(pytester, pki_cache_dir, "--sas-config", str(config))
     _assert_exactly(good, Expected(), (ENV,))
@@ -791,7 +797,7 @@ def test_trigger_command_drives_a_real_external_client(
         "--sas-env",
         ENV,
         "--sas-client-command",
-        _curl_command(identity, tmp_path, insecure=True),
+        _curl_command(tmp_path, insecure=True),
     )
     _assert_exactly(insecure, EXPECTED["accepte-tout"], (ENV,))
 
@@ -840,6 +846,7 @@ def test_bad_client_options_are_one_line_usage_errors(pytester: pytest.Pytester,
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.stderr.lines if line.strip()]
     assert errors == [
-        "ERROR: --sas-client-command: unknown placeholder {nope} (known: {base_url}, {ca_file}, "
-        "{host}, {port}, {address})"
+        "ERROR: --sas-client-command: unknown placeholder {nope} (known: {base_url}, {host}, {port}, "
+        "{address}, {address_url}, {ca_file}, {cert_file}, {key_file}, {chain_file}, {fullchain_file}, "
+        "{p12_file})"
     ]

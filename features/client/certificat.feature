@@ -14,6 +14,10 @@ Fonctionnalité: Le logiciel de l'éditeur présente son certificat IGC Santé A
   Scénario: Un certificat client est présenté à chaque requête
     Alors chaque requête du flux est accompagnée d'un certificat client
 
+  @CLI-CERT-CONFIGURE @CLI-CERT-CONFIGURE-01 @bloquant
+  Scénario: Le certificat présenté est celui configuré pour l'environnement
+    Alors chaque requête du flux présente le certificat configuré pour l'environnement
+
   @CLI-HIERARCHIE @CLI-HIERARCHIE-01 @bloquant
   Scénario: Le certificat est émis par l'autorité intermédiaire IGC Santé de l'environnement
     Alors le certificat présenté est émis par l'autorité intermédiaire IGC Santé de l'environnement

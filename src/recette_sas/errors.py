@@ -8,6 +8,10 @@ Two branches, and the run verdict is decided from these *types*, never from a me
     │   ├── OptionError .................... a command-line option
     │   └── CertificateFileError ........... a certificate, key or PKCS#12 file the user named
     │       └── pki.credential_files.CredentialError
+    ├── NotVerifiable ...................... the check cannot be verified from here (a genuine IGC
+    │                                        certificate's revocation with no IGC OCSP/CRL reachable, no
+    │                                        SNI to an IP address): neither passed nor broken; the run is
+    │                                        "conforme sous réserve" (exit 0) with the reservation listed
     ├── (never reaches the user as such)
     │   ├── probe.endpoint.ProbeSetupError . the probe cannot be built: the attempt is a PROBE_FAULT
     │   ├── pki.revocation.RevocationProblem a CRL or OCSP answer that proves nothing
@@ -59,6 +63,18 @@ class OptionError(UsageError):
 
 class CertificateFileError(UsageError):
     """A certificate, key or PKCS#12 file the user named."""
+
+
+class NotVerifiable(RecetteSasError):
+    """This check cannot be verified from this machine, and says why; the rest of the run stands.
+
+    Not a ``VerdictUnavailable``: nothing went wrong with the target, the probe or the client; what the
+    check needs is out of reach by design (the real IGC Santé's OCSP and CRLs offline, an SNI a client
+    addressing an IP cannot send). Reported apart (status ``non-verifiable``, Allure *skipped* with a
+    ``NON VERIFIABLE ICI`` reason), and the run verdict becomes "conforme sous réserve", exit 0.
+    """
+
+    kind = "non-verifiable"
 
 
 class VerdictUnavailable(RecetteSasError):
@@ -115,7 +131,8 @@ class ExitCode(enum.IntEnum):
     """What ``pytest features …`` and ``recette-sas …`` exit with (the README has this table once)."""
 
     CONFORME = 0
-    """Every blocking requirement verified (advisory warnings do not count unless --sas-strict)."""
+    """Every blocking requirement verified (advisory warnings do not count unless --sas-strict), or
+    verified but for checks not verifiable here ("conforme sous réserve", the reservations listed)."""
     NON_CONFORME = 1
     """At least one blocking requirement failed on the target."""
     NO_VERDICT = 2
@@ -135,6 +152,7 @@ __all__ = [
     "ControlNotPassed",
     "ExitCode",
     "NoAnswer",
+    "NotVerifiable",
     "OptionError",
     "ProbeFault",
     "RecetteSasError",

@@ -118,6 +118,12 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mapping", default=DEFAULT_MAPPING, help=f"un-pour-un or simplifie (default {DEFAULT_MAPPING})"
     )
+    parser.add_argument(
+        "--p12-password-env",
+        metavar="NAME",
+        default=None,
+        help="also write client/<env>/client.p12, encrypted with the password in environment variable NAME",
+    )
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -129,7 +135,9 @@ def run_export(args: argparse.Namespace) -> int:
     mapping = Mapping.parse(args.mapping, where="--mapping")
     pki = Pki.load_or_build(Path(args.cache), responder_url=url)
     names = tuple(args.server_name or ["localhost"])
-    manifest = export_with_snippets(pki, Path(args.dir), server_names=names, mapping=mapping)
+    manifest = export_with_snippets(
+        pki, Path(args.dir), server_names=names, mapping=mapping, p12_password_env=args.p12_password_env
+    )
     print(
         f"exporté dans {args.dir} (OCSP/CRL : {manifest['responder_url']}, CRL valides jusqu'au "
         f"{manifest['crl_next_update']})"

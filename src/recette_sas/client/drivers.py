@@ -5,10 +5,9 @@ then an update to the mock it is given, within a bounded time.
 
 - ``EmbeddedDriver``: the embedded reference client (or one of its broken variants): the default,
   so the suite runs end to end on a fresh machine.
-- ``CommandDriver``: a command the editor configures, with ``{base_url}``, ``{ca_file}``, ``{host}``,
-  ``{port}`` and ``{address}`` substituted in each argument (shlex-split, no shell, a timeout, and
-  its process group killed when the timeout passes). Only those exact placeholders are replaced, so
-  a JSON body in the command keeps its braces.
+- ``CommandDriver``: a command the editor configures, with the ``PLACEHOLDERS`` substituted in each
+  argument (shlex-split, no shell, a timeout, its process group killed when the timeout passes; only
+  those exact names are replaced, so a JSON body keeps its braces; helpers in ``_process.py``).
 - ``WaitDriver``: the mock listens on a configured address and waits, bounded, for requests the
   operator triggers by hand.
 
@@ -21,20 +20,25 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from recette_sas.client._process import (
+    _one_line,
+    _Output,
+    _stop_group,
+    command_environment,
+    mask_command,
+)
 from recette_sas.client.mock import MockSas
 from recette_sas.client.presentation import MODE_DESCRIPTIONS, MockMode, Presentation
 from recette_sas.client.reference import ClientConfig, ClientVariant, run_exchange
@@ -42,35 +46,24 @@ from recette_sas.environments import UsageError
 from recette_sas.errors import ClientDidNotRun
 from recette_sas.identity import Identity
 
-PLACEHOLDERS = ("base_url", "ca_file", "host", "port", "address")
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-SCRUBBED_ENVIRONMENT = (
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "SSLKEYLOGFILE",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
+PLACEHOLDERS = (
+    "base_url",
+    "host",
+    "port",
+    "address",
+    "address_url",
+    "ca_file",
+    "cert_file",
+    "key_file",
+    "chain_file",
+    "fullchain_file",
+    "p12_file",
 )
-"""Removed from a command's environment: a proxy would carry the exchange elsewhere, a CA bundle
-would replace the ``{ca_file}`` the command is told to trust."""
-OUTPUT_HEAD = 1500
-OUTPUT_TAIL = 1500
+_PLACEHOLDER = re.compile(r"\{([a-z_0-9]+)\}")
 SETTLE = 5.0
 QUIET_BEFORE_STOP = 1.0
 """Once a command delivered what the exchange needs and nothing arrived for this long, it is stopped:
 a client that sends everything and then never exits keeps its verdict, and costs no timeout."""
-_SECRET_OPTION = re.compile(r"^--?(?:pass(?:word|phrase|wd|in)?|secret|token|key-?pass(?:word)?|storepass)$", re.I)
-_SECRET_INLINE = re.compile(
-    r"(?i)((?:pass(?:word|phrase|wd)?|secret|token|storepass|keypass)[=:])[^\s&]+|(://[^:/@\s]+:)[^@/\s]+(@)"
-)
-
-
 @dataclass(frozen=True)
 class MockTarget:
     """What a driver is told about the mock platform."""
@@ -80,11 +73,30 @@ class MockTarget:
     address: str
     port: int
     ca_file: Path
+    client: ClientFileSet | None = None
 
     @property
     def base_url(self) -> str:
         """FHIR's ``[base]``, without a trailing slash: ``{base_url}/Appointment``."""
         return f"https://{self.host}:{self.port}"
+
+    @property
+    def address_url(self) -> str:
+        """The same base on the mock's address, for a client whose name resolution cannot be changed
+        (the mock's certificate names the address too; no SNI can be sent to an IP address)."""
+        shown = f"[{self.address}]" if ":" in self.address else self.address
+        return f"https://{shown}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ClientFileSet:
+    """The client material the placeholders name (copies of the export's, in a private folder)."""
+
+    cert_file: Path
+    key_file: Path
+    chain_file: Path
+    fullchain_file: Path
+    p12_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,7 @@ class DriverRun:
     output_tail: str = ""
     stopped_after_requests: bool = False
     skipped: str | None = None
+    by_address: bool = False  # the command was given {address_url}: no SNI can be expected
 
     def describe(self) -> str:
         """One paragraph for a no-verdict message: what ran, how it ended, what it printed."""
@@ -118,26 +131,6 @@ class DriverRun:
         elif self.command:
             parts.append("no output")
         return "; ".join(parts)
-
-
-def mask_command(argv: list[str]) -> str:
-    """The command line as a report may show it: values of password-like options and URL passwords
-    masked as ``***`` (passwords belong in environment variables, but a command line may still carry one)."""
-    shown: list[str] = []
-    hide_next = False
-    for arg in argv:
-        if hide_next:
-            shown.append("***")
-            hide_next = False
-            continue
-        hide_next = bool(_SECRET_OPTION.match(arg))
-        masked = _SECRET_INLINE.sub(lambda m: (m.group(1) or m.group(2)) + "\0" + (m.group(3) or ""), arg)
-        shown.append(shlex.quote(masked).replace("\0", "***"))
-    return " ".join(shown)
-
-
-def _one_line(text: str) -> str:
-    return " ⏎ ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 @dataclass(frozen=True)
@@ -252,63 +245,38 @@ def parse_command(template: str, *, where: str = "--sas-client-command") -> tupl
     return argv
 
 
+def placeholders_in(argv: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(name for arg in argv for name in _PLACEHOLDER.findall(arg) if name in PLACEHOLDERS)
+
+
 def substitute(argv: tuple[str, ...], target: MockTarget) -> list[str]:
-    values = {
+    """``argv`` with each known placeholder replaced; one without a value is a ``UsageError``."""
+    values: dict[str, str | None] = {
         "base_url": target.base_url,
         "ca_file": str(target.ca_file),
         "host": target.host,
         "port": str(target.port),
         "address": target.address,
+        "address_url": target.address_url,
     }
-    return [_PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), arg) for arg in argv]
+    files = target.client
+    for name in ("cert_file", "key_file", "chain_file", "fullchain_file", "p12_file"):
+        path = getattr(files, name) if files is not None else None
+        values[name] = str(path) if path is not None else None
 
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in values:
+            return m.group(0)
+        found = values[name]
+        if found is None:
+            raise UsageError(
+                f"{{{name}}}: no file for it in this run"
+                + (" (give --sas-client-p12-password-env NAME)" if name == "p12_file" else "")
+            )
+        return found
 
-def command_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
-    for name in SCRUBBED_ENVIRONMENT:
-        env.pop(name, None)
-    return env
-
-
-class _Output:
-    """A command's output, read in a thread and kept bounded: its head and its tail."""
-
-    def __init__(self, stream: Any) -> None:
-        self._head = bytearray()
-        self._tail = bytearray()
-        self._stream = stream
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream: Any) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            for chunk in iter(lambda: stream.read1(4096), b""):
-                room = OUTPUT_HEAD - len(self._head)
-                if room > 0:
-                    self._head += chunk[:room]
-                    chunk = chunk[room:]
-                self._tail = (self._tail + chunk)[-OUTPUT_TAIL:]
-
-    def texts(self, *, timeout: float = 2.0) -> tuple[str, str]:
-        self._thread.join(timeout=timeout)
-        with contextlib.suppress(OSError):
-            self._stream.close()
-        return (
-            self._head.decode("utf-8", "replace").strip(),
-            self._tail.decode("utf-8", "replace").strip(),
-        )
-
-
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """End the command's whole process group: politely first, then for good."""
-    for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    return [_PLACEHOLDER.sub(value, arg) for arg in argv]
 
 
 class CommandDriver:
@@ -328,6 +296,7 @@ class CommandDriver:
         """``mock`` None: nothing to watch, the run ends at the command's exit or at the timeout."""
         started, began = _now(), time.perf_counter()
         argv = substitute(self._argv, target)
+        by_address = "address_url" in placeholders_in(self._argv)
         shown = mask_command(argv)
         try:
             process = subprocess.Popen(
@@ -346,6 +315,7 @@ class CommandDriver:
                 "",
                 error=f"cannot start {argv[0]}: {exc.strerror or exc}",
                 command=shown,
+                by_address=by_address,
             )
         output = _Output(process.stdout)
         enough = _enough(target.mode)
@@ -386,6 +356,7 @@ class CommandDriver:
             output_head=head,
             output_tail=tail,
             stopped_after_requests=stopped,
+            by_address=by_address,
         )
 
 
@@ -399,25 +370,39 @@ def _enough(mode: MockMode) -> Callable[[tuple[Presentation, ...]], bool]:
 
 
 class WaitDriver:
-    """Announces the mock and waits (bounded) for the operator to trigger a creation then an update."""
+    """Announces each exchange it expects, in order, and waits (bounded) for the operator to trigger it.
+
+    The normal platform comes first (a creation then an update must arrive), then each hostile platform
+    (the same action; the editor's software must refuse the platform, so nothing should arrive: the wait
+    then lasts its whole bound). Each announcement says the step, the platform, what to do and what is
+    expected; the end of each wait is announced too, with what arrived.
+    """
 
     def __init__(self, *, timeout: float, announce: Callable[[str], None], quiet: float = 1.5) -> None:
         self._timeout = timeout
         self._announce = announce
         self._quiet = quiet
+        self._steps: dict[str, int] = {}
         self.label = "hand-triggered exchange"
 
     def run(self, ans_env: str, target: MockTarget, mock: MockSas) -> DriverRun:
         started, began = _now(), time.perf_counter()
+        step = self._steps[ans_env] = self._steps.get(ans_env, 0) + 1
+        expected = (
+            "une création puis une mise à jour doivent arriver"
+            if target.mode is MockMode.NORMAL
+            else "votre logiciel doit refuser cette plateforme : aucune requête ne doit arriver"
+        )
         self._announce(
-            f"[recette-sas] {ans_env} : plateforme SAS simulée « {target.mode.value} » "
-            f"({MODE_DESCRIPTIONS[target.mode]}), sur {target.address}:{target.port}, nom {target.host}, "
-            f"AC serveur {target.ca_file}. Déclenchez une création puis une mise à jour de rendez-vous vers "
-            f"{target.base_url} (attente {self._timeout:g} s au plus)."
+            f"[recette-sas] {ans_env}, échange {step}/{len(MockMode)} : plateforme SAS simulée "
+            f"« {target.mode.value} » ({MODE_DESCRIPTIONS[target.mode]}), sur {target.address}:{target.port}, "
+            f"nom {target.host}, AC serveur {target.ca_file}. Déclenchez une création puis une mise à jour de "
+            f"rendez-vous vers {target.base_url} ({expected} ; attente {self._timeout:g} s au plus)."
         )
         held = mock.wait_for(_enough(target.mode), timeout=self._timeout, quiet=self._quiet)
         seen = mock.presentations
         detail = f"{len(seen)} connection(s), {sum(p.request is not None for p in seen)} request(s) received"
+        self._announce(f"[recette-sas] {ans_env}, échange {step} terminé : {detail}.")
         return DriverRun(
             driver=self.label,
             started_at=started,
@@ -463,10 +448,12 @@ class ClientSession:
         mock_factory: MockFactory,
         ca_file: Path,
         settle: float = SETTLE,
+        client_files_for: Callable[[str], ClientFileSet | None] | None = None,
     ) -> None:
         self.driver_for = driver_for
         self._factory = mock_factory
         self._ca_file = ca_file
+        self._client_files_for = client_files_for
         self._settle = settle
         self._exchanges: dict[tuple[str, MockMode], Exchange] = {}
         self._lock = threading.RLock()
@@ -493,7 +480,12 @@ class ClientSession:
         driver = self.driver_for(ans_env)
         with self._factory(ans_env, mode) as mock:
             target = MockTarget(
-                mode=mode, host=mock.host_name, address=mock.address, port=mock.port, ca_file=self._ca_file
+                mode=mode,
+                host=mock.host_name,
+                address=mock.address,
+                port=mock.port,
+                ca_file=self._ca_file,
+                client=self._client_files_for(ans_env) if self._client_files_for else None,
             )
             try:
                 run = driver.run(ans_env, target, mock)

@@ -66,6 +66,7 @@ class ClientVariant:
     behaviour: ClientBehaviour = ClientBehaviour()
     certificate: EditorDefect = EditorDefect.VALIDE
     send_chain: bool = True
+    presents_another: bool = False  # presents a valid certificate other than the one it is configured with
 
 
 REFERENCE = "reference"
@@ -111,6 +112,11 @@ VARIANTS: dict[str, ClientVariant] = {
             ClientBehaviour(reuse_identifier=False),
         ),
         ClientVariant("silencieux", "sends nothing at all", ClientBehaviour(send_nothing=True)),
+        ClientVariant(
+            "autre-certificat",
+            "presents another valid look-alike certificate (the exported one) than its configured one",
+            presents_another=True,
+        ),
     )
 }
 

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes
 
 from recette_sas.client.mock import ACCEPTED_BODY_TYPES, Presentation, appointment_problems, identifier_tokens
 from recette_sas.environments import Hierarchy
+from recette_sas.errors import NotVerifiable
 from recette_sas.identity import ocsp_url, signed_by
 from recette_sas.pki import revocation
 from recette_sas.pki.certcheck import CA_NAMES, intermediate_dn, validity_findings
@@ -134,6 +135,7 @@ class Anchors:
     intermediates: tuple[x509.Certificate, ...]
     known: tuple[x509.Certificate, ...] = ()
     authoritative: bool = True
+    genuine: tuple[x509.Certificate, ...] = ()  # the real IGC Santé CAs configured (--igc-ca-dir)
 
     @property
     def name(self) -> str:
@@ -333,6 +335,11 @@ def require_not_revoked(
         status, how = checker.status(leaf, issuer)
         if status == "revoked":
             raise AssertionError(f"the client certificate {leaf.subject.rfc4514_string()} is revoked: {how}")
+        if status == "unknown" and issuer in anchors.genuine:
+            raise NotVerifiable(
+                f"revocation of {leaf.subject.rfc4514_string()} not verifiable here: the IGC Santé's CRL and "
+                f"OCSP are not reachable from this machine ({how})"
+            )
         if status == "unknown":
             raise VerdictUnavailable(f"revocation status not obtained (no CRL or OCSP reachable): {how}")
         verdicts.append(how)
@@ -350,8 +357,15 @@ def require_modern_tls(exchange: ExchangeLike, flow: str) -> str:
     return "negotiated " + ", ".join(sorted({f"{p.tls_version} ({p.cipher})" for p in found}))
 
 
-def require_sni(exchange: ExchangeLike, flow: str, host: str) -> str:
+def require_sni(exchange: ExchangeLike, flow: str, host: str, *, by_address: bool = False) -> str:
+    """``by_address``: the client was given the mock's IP address (``{address_url}``), to which no SNI
+    can be sent (RFC 6066): an absent SNI is then not verifiable here, a wrong one still fails."""
     found = require_flow(exchange, flow)
+    if by_address and all(p.sni is None for p in found):
+        raise NotVerifiable(
+            f"SNI not verifiable here: the client was pointed at the address of the mock ({{address_url}}), "
+            f"and an IP address carries no SNI; point it at {host} to verify it"
+        )
     wrong = [f"{_line(p)}: SNI {p.sni!r}" for p in found if (p.sni or "").lower().rstrip(".") != host.lower()]
     if wrong:
         raise AssertionError(f"the SNI does not carry the SAS host name {host}: {', '.join(wrong)}")

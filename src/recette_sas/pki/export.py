@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from recette_sas import __version__
 from recette_sas.environments import ENVIRONMENTS, Hierarchy, Mapping, UsageError
 from recette_sas.identity import certificate_pem
+from recette_sas.pki.export_client import client_files, client_readme, write_client_export
 from recette_sas.pki.keys import write_private
 from recette_sas.pki.store import Pki
 
@@ -100,8 +101,12 @@ def export_pki(
     server_names: tuple[str, ...] = ("localhost",),
     mapping: Mapping = Mapping.ONE_TO_ONE,
     contributions: Sequence[ExportContribution] = (),
+    p12_password_env: str | None = None,
 ) -> dict[str, Any]:
     """Write the export into ``target`` (replaced whole, or created); return the manifest.
+
+    ``client/`` holds the client role's material (``pki/export_client.py``); with ``p12_password_env``,
+    a PKCS#12 per environment too, encrypted with the password that variable holds.
 
     ``contributions`` add their files before the export is renamed into place, so a reader never
     sees an export without them.
@@ -133,6 +138,7 @@ def export_pki(
         write_private(layout.server_pem, layout.server_fullchain.read_bytes() + leaf.private_key_pem.bytes())
         layout.server_ca.write_bytes(ca.cert_pem.bytes())
         (work / "ocsp.txt").write_text(f"{pki.responder_url}/ocsp\n")
+        client_manifest = write_client_export(pki, work, password_env=p12_password_env)
         for contribute in contributions:
             contribute(layout, ExportLayout(target.resolve()))
         manifest = {
@@ -143,9 +149,10 @@ def export_pki(
             "crl_next_update": pki.crl_next_update.isoformat(),
             "server_names": list(server_names),
             "mapping": mapping.value,
+            **client_manifest,
         }
         layout.manifest.write_text(json.dumps(manifest, indent=2))
-        (work / "README.md").write_text(_readme(manifest))
+        (work / "README.md").write_text(_readme(manifest) + client_readme(manifest))
         if target.exists():
             old = target.with_name(f".{target.name}-old-{os.getpid()}")
             target.rename(old)
@@ -171,6 +178,12 @@ def check_export(pki: Pki, export_dir: Path, *, horizon: dt.timedelta) -> str | 
         return (
             f"{export_dir}: exported for responder {manifest.get('responder_url')}, "
             f"this run serves {pki.responder_url}: re-export"
+        )
+    exported = manifest.get("client_fingerprints")
+    if exported is not None and exported != {e: client_files(pki, e).fingerprint for e in exported}:
+        return (
+            f"{export_dir}: its client certificates were renewed since (near expiry, or a new PKI): re-export "
+            "and reconfigure the editor's client (client/<env>/)"
         )
     next_update = dt.datetime.fromisoformat(manifest["crl_next_update"])
     if next_update < dt.datetime.now(dt.UTC) + horizon:
@@ -199,6 +212,7 @@ matrice, contrôle positif compris, ce qu'aucun environnement réel ne permet (s
 | `server/ca.pem` | AC du certificat serveur : à déclarer dans `server_ca` de la configuration recette-sas |
 | `snippets/` | configurations de référence nginx, HAProxy et Apache httpd par environnement, prêtes à démarrer |
 | `run/` | dossiers de travail de ces configurations (pid, journaux) |
+| `client/` | rôle client : certificats client look-alike par environnement et AC de la plateforme SAS simulée (voir plus bas) |
 
 Sujets SAS attendus (CN **et** OU, comparaison exacte) :
 {subjects}

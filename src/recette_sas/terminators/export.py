@@ -39,7 +39,15 @@ def export_with_snippets(
     *,
     server_names: tuple[str, ...] = ("localhost",),
     mapping: Mapping = Mapping.ONE_TO_ONE,
+    p12_password_env: str | None = None,
 ) -> dict[str, Any]:
     """The whole ``pki export``: the PKI's files and the terminators' configurations; the manifest."""
     contribution = terminator_files(mapping=mapping, responder_url=pki.responder_url)
-    return export_pki(pki, target, server_names=server_names, mapping=mapping, contributions=(contribution,))
+    return export_pki(
+        pki,
+        target,
+        server_names=server_names,
+        mapping=mapping,
+        contributions=(contribution,),
+        p12_password_env=p12_password_env,
+    )
