@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,3 +55,29 @@ def pki(pki_cache_dir: Path, publisher: Publisher) -> Pki:
     loaded = Pki.load_or_build(pki_cache_dir, responder_url=publisher.url)
     publisher.serve(loaded)
     return loaded
+
+
+@functools.cache
+def collected(*args: str) -> int:
+    """How many scenarios ``pytest features --collect-only`` selects with ``args``: the tests that check a
+    whole matrix ran compare against this, so adding a scenario does not mean editing a count."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "features"),
+            f"--rootdir={ROOT}",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--collect-only",
+            "-q",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return sum(1 for line in proc.stdout.splitlines() if "::" in line)
