@@ -255,7 +255,12 @@ def attempt(
     Never raises for anything the network or OpenSSL does: every failure becomes an ``Attempt``
     with exactly one outcome. The request is always sent and the answer always read, because
     under TLS 1.3 the server judges the client certificate after the client's handshake is over.
+    SSL 3.0, which this OpenSSL cannot offer, goes to the tlslite-ng probe (``probe.sslv3``).
     """
+    if tls_version is TlsVersion.SSLv3 and not ssl.HAS_SSLv3:
+        from recette_sas.probe.sslv3 import attempt_sslv3
+
+        return attempt_sslv3(endpoint, request, identity=identity)
     started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     start = time.perf_counter()
     wire = Wire()

@@ -33,6 +33,7 @@ class Variant:
     description: str
     change: Change | None  # None: no server at all (see ``kind``)
     kind: str = "server"  # "server" | "down" (nothing listens) | "silent" (accepts TCP, never speaks)
+    # | "sslv3" (the reference behind a front that accepts SSL 3.0 handshakes: ``server/sslv3.py``)
 
 
 def _set(**changes: object) -> Change:
@@ -79,6 +80,7 @@ VARIANTS: dict[str, Variant] = {
             "closes every connection after the handshake without an HTTP answer",
             _set(close_after_handshake=True),
         ),
+        Variant("ssl3", "accepts SSL 3.0 (a front left with SSLv3 on)", _set(), kind="sslv3"),
         Variant("hors-service", "is down", None, kind="down"),
         Variant("muet", "accepts TCP connections but never answers", None, kind="silent"),
     )
