@@ -43,6 +43,21 @@ IGC_REVOKED = "SRV-REVOCATION-02"
 IGC_CA_NAMES = "SRV-HIERARCHIE-02"
 IGC_TLS = {f"SRV-TLS-03[TLS 1.{n}]" for n in (0, 1)}
 SSL3 = "REC-SSL3-01"
+FAULT = "REC-REVOCATION-PANNE-01"
+CRL_FAULTS = {f"{FAULT}[{f}]" for f in ("crl-perimee", "crl-injoignable")}
+OCSP_FAULTS = {
+    f"{FAULT}[{f}]"
+    for f in (
+        "ocsp-hors-service",
+        "ocsp-plus-tard",
+        "ocsp-non-autorise",
+        "ocsp-signataire-inconnu",
+        "ocsp-perime",
+    )
+}
+ALL_FAULTS = (
+    CRL_FAULTS | OCSP_FAULTS
+)  # a server that checks no revocation lets the revoked one in whatever fails
 NOT_TESTABLE_HERE = {  # SSL 3.0 left this set: the tlslite-ng probe offers it, so it is judged
     "SRV-IP-01",  # no allow-list on the embedded targets
     "REC-IP-01",
@@ -62,6 +77,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
         | IGC_FORGED,
         CN_ADVISORY
         | {REVOKED_OCSP}
+        | ALL_FAULTS
         | {
             f"{PROFILE}[{d}]"
             for d in ("eku-serveur", "sans-signature-numerique", "feuille-ca", "signe-par-feuille")
@@ -79,13 +95,18 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
         CN_ADVISORY - {f"{CN_CASE}[cn-casse]"},
     ),
     "cn-insensible-casse": (set(), {f"{CN_CASE}[cn-casse]"}),
-    "sans-revocation": ({REVOKED, IGC_REVOKED}, {REVOKED_OCSP}),
+    "sans-revocation": ({REVOKED, IGC_REVOKED}, {REVOKED_OCSP} | ALL_FAULTS),
     "sans-ocsp": (set(), {REVOKED_OCSP}),
     "sans-profil": (set(), {f"{PROFILE}[feuille-ca]"}),
     "tls10": ({f"{OLD_TLS}[TLS 1.0]", f"{OLD_TLS}[TLS 1.1]"} | IGC_TLS, set()),
     "deux-hierarchies": ({OTHER_H, IGC_CA_NAMES, IGC_OTHER_H}, set()),
     "en-tetes-identite": ({HEADERS}, set()),
     "ssl3": (set(), {SSL3}),
+    # CRL only and lets everyone in without one: the OCSP-only revocation and the CRL faults warn.
+    "crl-seule-souple": (set(), {REVOKED_OCSP} | CRL_FAULTS),
+    # OCSP only (no CRL at TLS level: the real-chain revocation is refused by the application only,
+    # which proves nothing about the chain check) and lets everyone in without an OCSP answer.
+    "ocsp-seul-souple": ({IGC_REVOKED}, OCSP_FAULTS),
 }
 
 
@@ -134,7 +155,8 @@ def test_reference_passes_the_whole_server_matrix(pytester: pytest.Pytester, war
     statuses = by_status(summary)
     assert set(statuses) == {"passed", "skipped"}
     assert statuses["skipped"] == NOT_TESTABLE_HERE
-    assert summary["totals"]["passed"] == 201 + 36  # look-alike matrix (SSL 3.0 judged) + real-chain scenarios
+    # look-alike matrix (SSL 3.0 judged) + 7 revocation faults x 3 environments + real-chain scenarios
+    assert summary["totals"]["passed"] == 201 + 21 + 36
     assert {ans_env_of(r) for r in summary["results"]} == {
         "recette",
         "preproduction",
@@ -194,7 +216,7 @@ def test_a_down_target_errors_everywhere_and_costs_one_timeout(
     ]
     text = outcome.stdout.str()
     # One attempt dialled each target; every other scenario was refused a dial, not timed out again.
-    assert len(summary["results"]) == 81
+    assert len(summary["results"]) == 81 + 7  # the revocation faults go to the same down target
     assert float(re.search(r"in ([0-9.]+)s", text)[1]) < 30  # type: ignore[index]
 
 

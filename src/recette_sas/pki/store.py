@@ -167,6 +167,7 @@ class Pki:
             ca: {int(s, 16) for s in v} for ca, v in manifest["in_crl"].items()
         }
         self.crl_next_update = dt.datetime.fromisoformat(manifest["crl_next_update"])
+        self._later: dict[str, dict[int, dt.datetime]] = {}  # revoked after the build (pki/sentinel.py)
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
@@ -218,10 +219,26 @@ class Pki:
         return self.issued_dir / "crl" / f"{ca_name}.crl.pem"
 
     def crl(self, ca_name: str) -> x509.CertificateRevocationList:
-        return x509.load_pem_x509_crl(self.crl_path(ca_name).read_bytes())
+        crl = x509.load_pem_x509_crl(self.crl_path(ca_name).read_bytes())
+        extra = self._later.get(ca_name)
+        if not extra:
+            return crl
+        from recette_sas.pki.sentinel import with_entries
 
-    def crls(self, h: Hierarchy) -> tuple[x509.CertificateRevocationList, ...]:
-        """CRLs for every CA of a hierarchy (root too: terminators refuse everyone without it)."""
+        return with_entries(crl, self.ca_key(ca_name), extra)
+
+    def revoke(self, issuer_name: str, serial: int, when: dt.datetime) -> None:
+        """Revoke a serial after the build (the CRL refresh sentinel): CRL and OCSP list it from now on."""
+        self._later.setdefault(issuer_name, {})[serial] = when
+        self._revoked.setdefault(issuer_name, {})[serial] = when
+
+    def crls(self, h: Hierarchy, *, as_built: bool = False) -> tuple[x509.CertificateRevocationList, ...]:
+        """CRLs for every CA of a hierarchy (root too: terminators refuse everyone without it);
+        ``as_built``: without the revocations made since the build (a server that never reloads)."""
+        if as_built:
+            return tuple(
+                x509.load_pem_x509_crl(self.crl_path(n).read_bytes()) for n in self.hierarchy_names(h)
+            )
         return tuple(self.crl(n) for n in self.hierarchy_names(h))
 
     def identity(self, env_key: str, defect: Defect = Defect.VALIDE, *, send_chain: bool = True) -> Identity:
