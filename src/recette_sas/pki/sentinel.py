@@ -178,24 +178,3 @@ def revoked(
         serial=identity.leaf.serial_number,
         revoked_at=when,
     )
-
-
-def with_entries(
-    crl: x509.CertificateRevocationList, key: rsa.RSAPrivateKey, entries: dict[int, dt.datetime]
-) -> x509.CertificateRevocationList:
-    """``crl`` with ``entries`` added, re-signed (same dates and extensions: the same publication)."""
-    builder = x509.CertificateRevocationListBuilder().issuer_name(crl.issuer).last_update(crl.last_update_utc)
-    if crl.next_update_utc is not None:
-        builder = builder.next_update(crl.next_update_utc)
-    present = set()
-    for entry in crl:
-        present.add(entry.serial_number)
-        builder = builder.add_revoked_certificate(entry)
-    for serial, when in sorted(entries.items()):
-        if serial not in present:
-            builder = builder.add_revoked_certificate(
-                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
-            )
-    for extension in crl.extensions:
-        builder = builder.add_extension(extension.value, critical=extension.critical)
-    return builder.sign(key, hashes.SHA256())

@@ -221,11 +221,7 @@ class Pki:
     def crl(self, ca_name: str) -> x509.CertificateRevocationList:
         crl = x509.load_pem_x509_crl(self.crl_path(ca_name).read_bytes())
         extra = self._later.get(ca_name)
-        if not extra:
-            return crl
-        from recette_sas.pki.sentinel import with_entries
-
-        return with_entries(crl, self.ca_key(ca_name), extra)
+        return _with_entries(crl, self.ca_key(ca_name), extra) if extra else crl
 
     def revoke(self, issuer_name: str, serial: int, when: dt.datetime) -> None:
         """Revoke a serial after the build (the CRL refresh sentinel): CRL and OCSP list it from now on."""
@@ -296,6 +292,24 @@ class Pki:
 
     def expires_soon(self, *, within: dt.timedelta) -> bool:
         return self.crl_next_update < _now() + within
+
+
+def _with_entries(
+    crl: x509.CertificateRevocationList, key: rsa.RSAPrivateKey, entries: dict[int, dt.datetime]
+) -> x509.CertificateRevocationList:
+    """``crl`` with ``entries`` added, re-signed (same dates and extensions: the same publication)."""
+    builder = x509.CertificateRevocationListBuilder().issuer_name(crl.issuer).last_update(crl.last_update_utc)
+    if crl.next_update_utc is not None:
+        builder = builder.next_update(crl.next_update_utc)
+    for entry in crl:
+        builder = builder.add_revoked_certificate(entry)
+    for serial, when in sorted(entries.items()):
+        if crl.get_revoked_certificate_by_serial_number(serial) is None:
+            revoked = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
+            builder = builder.add_revoked_certificate(revoked)
+    for extension in crl.extensions:
+        builder = builder.add_extension(extension.value, critical=extension.critical)
+    return builder.sign(key, hashes.SHA256())
 
 
 def _ensure_writable(cache_dir: Path) -> None:

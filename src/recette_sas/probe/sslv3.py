@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from recette_sas.identity import Identity
+from recette_sas.probe._evidence import EXCERPT_CHARS, MAX_BODY, summaries
 from recette_sas.probe._wire import ALERT_NAMES, Wire, client_hello_versions
-from recette_sas.probe.attempt import EXCERPT_CHARS, MAX_BODY
 from recette_sas.probe.endpoint import Endpoint, HttpRequest, ProbeSetupError, TlsVersion, system_trust
 from recette_sas.verdict import Attempt, Phase, alert_of, classify, describe
 
@@ -286,8 +286,6 @@ def _converse(
 
 def attempt_sslv3(endpoint: Endpoint, request: HttpRequest, *, identity: Identity | None = None) -> Attempt:
     """One attempt offering SSL 3.0 only; never raises for what the network or the server does."""
-    from recette_sas.probe.attempt import _summaries
-
     started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     start = time.perf_counter()
     recorder = _Recorder()
@@ -326,7 +324,7 @@ def attempt_sslv3(endpoint: Endpoint, request: HttpRequest, *, identity: Identit
         content_type=run.content_type,
         location=run.location,
         body_excerpt=run.body[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")[:EXCERPT_CHARS],
-        server_chain=_summaries(run.peer_ders),
+        server_chain=summaries(run.peer_ders),
         started_at=started_at,
         duration_ms=round((time.perf_counter() - start) * 1000, 1),
         outcome=outcome,
