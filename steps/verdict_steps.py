@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 from pytest_bdd import parsers, then
 
-from recette_sas.probe.endpoint import TlsVersion
 from recette_sas.server import rules
 from recette_sas.server.targets import Target, TargetSession
-from recette_sas.verdict import Attempt, Outcome
+from recette_sas.verdict import Attempt
 
 from .evidence import attach_attempt, attach_text
 from .serveur_steps import TLS_VERSIONS, Presentation
-
-SKIPPED_WHEN_UNOFFERABLE = frozenset({TlsVersion.SSLv3})
-"""Versions many TLS libraries can no longer offer at all: a probe that cannot offer one says so (skipped
-with the reason, never passed). For any other version a probe that cannot offer it is a fault (broken)."""
 
 
 def _control(session: TargetSession, cible: Target, flow: str, ans_env: str) -> Attempt:
@@ -65,14 +59,10 @@ def _(
     tentative: Attempt, target_session: TargetSession, cible: Target, flow: str, ans_env: str, version: str
 ) -> None:
     """One claim, three rules inside (``rules.require_version_refused_in_handshake``): the probe proved it
-    offered the version, the target refused, and no handshake completed at that version."""
+    offered the version, the target refused, and no handshake completed at that version. SSL 3.0 is
+    offered by the tlslite-ng probe (``probe.sslv3``): a probe that could not offer it is a fault, never
+    a skip and never a pass."""
     offered = TLS_VERSIONS[version]
-    if (
-        offered in SKIPPED_WHEN_UNOFFERABLE
-        and tentative.outcome is Outcome.PROBE_FAULT
-        and offered.value in tentative.tls_offered
-    ):
-        pytest.skip(f"{version} non testable ici : {tentative.reason}")
     if cible.trust == "igc":
         reach = target_session.reachability(cible)
         attach_attempt(reach.bare, name="contrôle d'accessibilité")

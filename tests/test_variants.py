@@ -65,8 +65,24 @@ IGC_REVOKED = "SRV-REVOCATION-02"
 IGC_CA_NAMES = "SRV-HIERARCHIE-02"
 IGC_TLS = {f"SRV-TLS-03[TLS 1.{n}]" for n in (0, 1)}
 SSL3 = "REC-SSL3-01"
-NOT_TESTABLE_HERE = {
-    SSL3,  # this OpenSSL has no SSL 3.0: said, not passed
+FAULT = "REC-REVOCATION-PANNE-01"
+CRL_FAULTS = {f"{FAULT}[{f}]" for f in ("crl-perimee", "crl-injoignable")}
+OCSP_FAULTS = {
+    f"{FAULT}[{f}]"
+    for f in (
+        "ocsp-hors-service",
+        "ocsp-plus-tard",
+        "ocsp-non-autorise",
+        "ocsp-signataire-inconnu",
+        "ocsp-perime",
+    )
+}
+ALL_FAULTS = (
+    CRL_FAULTS | OCSP_FAULTS
+)  # a server that checks no revocation lets the revoked one in whatever fails
+REFRESH = "REC-CRL-RAFRAICHIE-01"
+NOT_TESTABLE_HERE = {  # SSL 3.0 left this set: the tlslite-ng probe offers it, so it is judged
+    REFRESH,  # each pytester run starts without reports/crl-sentinel.json: a first run, judged next time
     "SRV-IP-01",  # no allow-list on the embedded targets
     "REC-IP-01",
 }
@@ -92,6 +108,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
         | OU_SPACES
         | WHOLE_SUBJECT
         | {REVOKED_OCSP}
+        | ALL_FAULTS
         | {
             f"{PROFILE}[{d}]"
             for d in ("eku-serveur", "sans-signature-numerique", "feuille-ca", "signe-par-feuille")
@@ -111,7 +128,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "cn-insensible-casse": (set(), {f"{CN_CASE}[cn-casse]"}),
     "sans-revocation": (
         {REVOKED, IGC_REVOKED, "SRV-CHAINE-VALIDE-01[intermediaire-revoque]"},
-        {REVOKED_OCSP},
+        {REVOKED_OCSP} | ALL_FAULTS,
     ),
     "sans-ocsp": (set(), {REVOKED_OCSP}),
     "sans-profil": (set(), {f"{PROFILE}[feuille-ca]"}),
@@ -131,6 +148,14 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "chaine-ac-non-verifiee": (CHAIN_CA, set()),
     "signature-non-verifiee": ({"SRV-CHAINE-VALIDE-02[signature-corrompue]"}, set()),
     "extension-critique-ignoree": (set(), {CRITICAL_EXT}),
+    "ssl3": (set(), {SSL3}),
+    # CRL only and lets everyone in without one: the OCSP-only revocation and the CRL faults warn.
+    "crl-seule-souple": (set(), {REVOKED_OCSP} | CRL_FAULTS),
+    # OCSP only (no CRL at TLS level: the real-chain revocation is refused by the application only,
+    # which proves nothing about the chain check) and lets everyone in without an OCSP answer.
+    "ocsp-seul-souple": ({IGC_REVOKED}, OCSP_FAULTS),
+    # Its frozen CRL shows only across two runs (tests/test_crl_refresh.py); in one run it is "sans-ocsp".
+    "crl-figee": (set(), {REVOKED_OCSP}),
 }
 
 
@@ -231,7 +256,7 @@ def test_a_down_target_errors_everywhere_and_costs_one_timeout(
     )
     statuses = by_status(summary)
     assert set(statuses) == {"broken", "skipped"}, statuses.keys()  # nothing passes, nothing non-conformant
-    assert statuses["skipped"] == NOT_TESTABLE_HERE - {SSL3}  # the IP checks never dial
+    assert statuses["skipped"] == NOT_TESTABLE_HERE - {REFRESH}  # the IP checks never dial
     assert summary["verdict"] == "injoignable"
     assert outcome.ret == 3  # ExitCode.UNREACHABLE, from pytest itself
     assert [u["target"] for u in summary["unreachable_targets"]] == [

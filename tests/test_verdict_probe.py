@@ -27,9 +27,9 @@ from OpenSSL import SSL
 
 from recette_sas.identity import Identity
 from recette_sas.probe._wire import client_hello_versions
-from recette_sas.probe.attempt import attempt
+from recette_sas.probe.attempt import attempt, client_context
 from recette_sas.probe.certrequest import read_certificate_request
-from recette_sas.probe.endpoint import LEGACY_CIPHERS, Endpoint, HttpRequest, TlsVersion
+from recette_sas.probe.endpoint import LEGACY_CIPHERS, Endpoint, HttpRequest, ProbeSetupError, TlsVersion
 from recette_sas.verdict import (
     REFUSAL_STATUSES,
     Attempt,
@@ -393,7 +393,7 @@ def _(lab: Lab) -> Attempt:
     )
 
 
-@scenario("fault-sslv3")
+@scenario("sslv3-refused-by-tls12-server")
 def _(lab: Lab) -> Attempt:
     return lab.attempt_on(
         answering(stdlib_server_context(lab.tls_pki)), identity=lab.tls_pki.good, tls_version=TlsVersion.SSLv3
@@ -623,12 +623,18 @@ def test_server_the_probe_cannot_verify_is_a_probe_fault(run: Callable[[str], At
     assert a.server_chain, "the chain the server sent is still reported"
 
 
-def test_sslv3_is_a_probe_fault_on_this_openssl(run: Callable[[str], Attempt]) -> None:
-    a = run("fault-sslv3")
+def test_sslv3_goes_to_tlslite_and_is_refused_with_proof_of_offer(run: Callable[[str], Attempt]) -> None:
+    """This OpenSSL cannot offer SSL 3.0 (the stdlib context says so); ``attempt`` hands it to tlslite-ng,
+    whose ClientHello on the wire is the evidence, as for TLS 1.0."""
+    with pytest.raises(ProbeSetupError, match=r"SSL 3\.0 cannot be offered by this OpenSSL build"):
+        client_context(
+            Endpoint(host="127.0.0.1", port=1, server_name="x", ca_file=None), tls_version=TlsVersion.SSLv3
+        )
+    a = run("sslv3-refused-by-tls12-server")
     assert not ssl.HAS_SSLv3
-    assert a.outcome is Outcome.PROBE_FAULT
-    assert "SSL 3.0 cannot be offered by this OpenSSL build" in a.reason
-    assert a.phase == "setup" and a.client_hello_version is None
+    assert a.outcome is Outcome.REFUSED_TLS, a.reason
+    assert a.client_hello_version == "SSLv3" and a.versions_offered_on_wire == ("SSLv3",)
+    assert a.tls_negotiated is None and a.alerts_received
 
 
 def test_tls10_with_python_default_ciphers_sends_nothing_and_is_a_probe_fault(

@@ -29,8 +29,8 @@ Fonctionnalité: Versions de TLS acceptées par le serveur de l'éditeur
 
   @REC-SSL3 @REC-SSL3-01 @recommande
   Scénario: SSL 3.0 est refusé
-    Beaucoup de bibliothèques TLS ne savent plus proposer SSL 3.0 : quand la sonde ne le peut pas, la
-    vérification est ignorée avec sa raison, jamais réussie.
+    OpenSSL ne sait plus proposer SSL 3.0 : une sonde TLS écrite en Python (tlslite-ng) le propose, et
+    son ClientHello sert de preuve comme pour TLS 1.0.
     Soit la plateforme SAS ne propose que SSL 3.0
     Quand elle appelle le flux
     Alors la version SSL 3.0 est refusée pendant la poignée de main

@@ -6,17 +6,22 @@ test can check revocation exactly as it would against ``igc-sante.esante.gouv.fr
 responder a client must accept).
 
 The socket is bound before the PKI is loaded: the URL it ends up with is written into the leaves.
+
+``Publisher.faulty(fault)`` switches one revocation fault on for a window and yields what the
+publisher was asked meanwhile (``pki/faults.py``): the revocation-fault scenarios run one at a time.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import errno
 import hashlib
 import socket
 import threading
 import urllib.parse
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import OCSPExtensionOID
+
+from recette_sas.pki.faults import Consultations, PublisherFault, expired_crl, unauthorized_signer
 
 if TYPE_CHECKING:
     from recette_sas.pki.store import Pki
@@ -40,6 +47,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     pki: Pki | None = None
     requests_seen: list[str]
+    fault: PublisherFault | None = None
+    consultations: Consultations | None = None
+
+
+class _Drop(Exception):
+    """The fault says: close the connection without an answer (a responder or CDP that is down)."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -57,7 +70,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
+        try:
+            self._get()
+        except _Drop:
+            self.close_connection = True
+
+    def _get(self) -> None:
         pki = self.server.pki
+        fault, seen = self.server.fault, self.server.consultations
         path = self.path.split("?", 1)[0]
         self.server.requests_seen.append(f"GET {path}")
         if pki is None:
@@ -65,8 +85,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path.startswith("/crl/") and path.endswith(".crl"):
             name = path[len("/crl/") : -len(".crl")]
+            if seen is not None:
+                seen.crl(name)
+            if fault is PublisherFault.CRL_UNREACHABLE:
+                raise _Drop
             try:
-                der = pki.crl(name).public_bytes(serialization.Encoding.DER)
+                crl = expired_crl(pki, name) if fault is PublisherFault.CRL_EXPIRED else pki.crl(name)
+                der = crl.public_bytes(serialization.Encoding.DER)
             except (OSError, ValueError):
                 self._send(404, b"no such CRL", "text/plain")
                 return
@@ -86,13 +111,24 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 self._send(400, b"", "application/ocsp-response")
                 return
-            self._send(200, answer(pki, raw), "application/ocsp-response")
+            self._send(200, self._ocsp(pki, raw), "application/ocsp-response")
         else:
             self._send(404, b"not found", "text/plain")
+
+    def _ocsp(self, pki: Pki, raw: bytes) -> bytes:
+        fault, seen = self.server.fault, self.server.consultations
+        if seen is not None:
+            with contextlib.suppress(ValueError):
+                seen.ocsp(ocsp.load_der_ocsp_request(raw).serial_number)
+        if fault is PublisherFault.OCSP_DOWN:
+            raise _Drop
+        return answer(pki, raw, fault=fault)
 
     def do_POST(self) -> None:
         try:
             self._post()
+        except _Drop:
+            self.close_connection = True
         except Exception:  # a broken request must not print tracebacks into the suite's output
             self._send(500, b"", "text/plain")
 
@@ -103,11 +139,21 @@ class _Handler(BaseHTTPRequestHandler):
         if pki is None or not self.path.startswith("/ocsp") or not 0 < length <= MAX_REQUEST:
             self._send(400, b"", "text/plain")
             return
-        self._send(200, answer(pki, self.rfile.read(length)), "application/ocsp-response")
+        self._send(200, self._ocsp(pki, self.rfile.read(length)), "application/ocsp-response")
 
 
-def answer(pki: Pki, request_der: bytes) -> bytes:
-    """A signed OCSP response (DER) to ``request_der``, or an unsuccessful one when it cannot be parsed."""
+def answer(pki: Pki, request_der: bytes, *, fault: PublisherFault | None = None) -> bytes:
+    """A signed OCSP response (DER) to ``request_der``, or an unsuccessful one when it cannot be parsed;
+    ``fault`` makes it the faulty answer of that ``PublisherFault`` (never a good-looking valid one)."""
+    if fault in (PublisherFault.OCSP_TRY_LATER, PublisherFault.OCSP_UNAUTHORIZED):
+        unsuccessful = (
+            ocsp.OCSPResponseStatus.TRY_LATER
+            if fault is PublisherFault.OCSP_TRY_LATER
+            else ocsp.OCSPResponseStatus.UNAUTHORIZED
+        )
+        return ocsp.OCSPResponseBuilder.build_unsuccessful(unsuccessful).public_bytes(
+            serialization.Encoding.DER
+        )
     try:
         req = ocsp.load_der_ocsp_request(request_der)
     except ValueError:
@@ -126,6 +172,13 @@ def answer(pki: Pki, request_der: bytes) -> bytes:
         "revoked": ocsp.OCSPCertStatus.REVOKED,
     }.get(status_text, ocsp.OCSPCertStatus.UNKNOWN)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    this_update, next_update = now - dt.timedelta(minutes=1), now + dt.timedelta(hours=1)
+    if fault is PublisherFault.OCSP_STALE:
+        this_update, next_update = now - dt.timedelta(days=8), now - dt.timedelta(days=1)
+    signer_key, signer_cert, extra = pki.ca_key(name), ca_cert, []
+    if fault is PublisherFault.OCSP_WRONG_SIGNER:
+        signer_key, signer_cert = unauthorized_signer()
+        extra = [signer_cert]
     builder = (
         ocsp.OCSPResponseBuilder()
         .add_response_by_hash(
@@ -134,21 +187,23 @@ def answer(pki: Pki, request_der: bytes) -> bytes:
             serial_number=req.serial_number,
             algorithm=req.hash_algorithm,
             cert_status=status,
-            this_update=now - dt.timedelta(minutes=1),
-            next_update=now + dt.timedelta(hours=1),
+            this_update=this_update,
+            next_update=next_update,
             revocation_time=revoked_at if status is ocsp.OCSPCertStatus.REVOKED else None,
             revocation_reason=x509.ReasonFlags.key_compromise
             if status is ocsp.OCSPCertStatus.REVOKED
             else None,
         )
-        .responder_id(ocsp.OCSPResponderEncoding.HASH, ca_cert)
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, signer_cert)
     )
+    if extra:
+        builder = builder.certificates(extra)
     try:
         nonce = req.extensions.get_extension_for_oid(OCSPExtensionOID.NONCE).value
         builder = builder.add_extension(nonce, critical=False)
     except x509.ExtensionNotFound:
         pass
-    return builder.sign(pki.ca_key(name), hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    return builder.sign(signer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
 def _find_issuer(pki: Pki, req: ocsp.OCSPRequest) -> tuple[str, x509.Certificate] | None:
@@ -203,6 +258,32 @@ class Publisher:
     @property
     def requests_seen(self) -> list[str]:
         return self._httpd.requests_seen
+
+    @property
+    def fault(self) -> PublisherFault | None:
+        return self._httpd.fault
+
+    @contextlib.contextmanager
+    def faulty(self, fault: PublisherFault) -> Iterator[Consultations]:
+        """``fault`` on for the ``with`` block (never nested, always switched off), and what was asked."""
+        if self._httpd.fault is not None:
+            raise RuntimeError(f"publisher fault {self._httpd.fault} is already on")
+        seen = Consultations()
+        self._httpd.consultations, self._httpd.fault = seen, fault
+        try:
+            yield seen
+        finally:
+            self._httpd.fault, self._httpd.consultations = None, None
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[Consultations]:
+        """What was asked during the ``with`` block, no fault (the baseline of a fault scenario)."""
+        seen = Consultations()
+        self._httpd.consultations = seen
+        try:
+            yield seen
+        finally:
+            self._httpd.consultations = None
 
     def serve(self, pki: Pki) -> Publisher:
         self._httpd.pki = pki

@@ -173,6 +173,7 @@ class Pki:
             ca: {int(s, 16) for s in v} for ca, v in manifest["in_crl"].items()
         }
         self.crl_next_update = dt.datetime.fromisoformat(manifest["crl_next_update"])
+        self._later: dict[str, dict[int, dt.datetime]] = {}  # revoked after the build (pki/sentinel.py)
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
@@ -224,11 +225,22 @@ class Pki:
         return self.issued_dir / "crl" / f"{ca_name}.crl.pem"
 
     def crl(self, ca_name: str) -> x509.CertificateRevocationList:
-        return x509.load_pem_x509_crl(self.crl_path(ca_name).read_bytes())
+        crl = x509.load_pem_x509_crl(self.crl_path(ca_name).read_bytes())
+        extra = self._later.get(ca_name)
+        return _with_entries(crl, self.ca_key(ca_name), extra) if extra else crl
 
-    def crls(self, h: Hierarchy) -> tuple[x509.CertificateRevocationList, ...]:
-        """CRLs for every CA of a hierarchy (root too: terminators refuse everyone without it)."""
+    def revoke(self, issuer_name: str, serial: int, when: dt.datetime) -> None:
+        """Revoke a serial after the build (the CRL refresh sentinel): CRL and OCSP list it from now on."""
+        self._later.setdefault(issuer_name, {})[serial] = when
+        self._revoked.setdefault(issuer_name, {})[serial] = when
+
+    def crls(self, h: Hierarchy, *, as_built: bool = False) -> tuple[x509.CertificateRevocationList, ...]:
+        """CRLs for every CA of a hierarchy, its flawed test CAs included (root too: terminators refuse
+        everyone without it); ``as_built``: without the revocations made since the build (a server that
+        never reloads)."""
         names = (*self.hierarchy_names(h), *(spec.name for spec in FLAWED[h].values()))
+        if as_built:
+            return tuple(x509.load_pem_x509_crl(self.crl_path(n).read_bytes()) for n in names)
         return tuple(self.crl(n) for n in names)
 
     def identity(self, env_key: str, defect: Defect = Defect.VALIDE, *, send_chain: bool = True) -> Identity:
@@ -286,6 +298,24 @@ class Pki:
 
     def expires_soon(self, *, within: dt.timedelta) -> bool:
         return self.crl_next_update < _now() + within
+
+
+def _with_entries(
+    crl: x509.CertificateRevocationList, key: rsa.RSAPrivateKey, entries: dict[int, dt.datetime]
+) -> x509.CertificateRevocationList:
+    """``crl`` with ``entries`` added, re-signed (same dates and extensions: the same publication)."""
+    builder = x509.CertificateRevocationListBuilder().issuer_name(crl.issuer).last_update(crl.last_update_utc)
+    if crl.next_update_utc is not None:
+        builder = builder.next_update(crl.next_update_utc)
+    for entry in crl:
+        builder = builder.add_revoked_certificate(entry)
+    for serial, when in sorted(entries.items()):
+        if crl.get_revoked_certificate_by_serial_number(serial) is None:
+            revoked = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
+            builder = builder.add_revoked_certificate(revoked)
+    for extension in crl.extensions:
+        builder = builder.add_extension(extension.value, critical=extension.critical)
+    return builder.sign(key, hashes.SHA256())
 
 
 def _ensure_writable(cache_dir: Path) -> None:

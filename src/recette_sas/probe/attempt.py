@@ -12,7 +12,6 @@ lasts at most about ``connect_timeout + 2 × read_timeout``.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import socket
 import ssl
@@ -21,9 +20,11 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
-from recette_sas.identity import Identity, certificate_summary
+from recette_sas.identity import Identity
+from recette_sas.probe._evidence import EXCERPT_CHARS, MAX_BODY
+from recette_sas.probe._evidence import summaries as _summaries
 from recette_sas.probe._wire import Wire, certificate_list, client_hello_versions
 from recette_sas.probe.endpoint import (
     LEGACY_CIPHERS,
@@ -39,8 +40,6 @@ from recette_sas.verdict import Attempt, Phase, alert_of, classify, describe
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-MAX_BODY = 8 * 1024 * 1024
-EXCERPT_CHARS = 500
 MODERN_OFFER = (TlsVersion.TLSv1_2.value, TlsVersion.TLSv1_3.value)
 
 _STDLIB_VERSIONS = {
@@ -50,18 +49,6 @@ _STDLIB_VERSIONS = {
     TlsVersion.TLSv1_2: ssl.TLSVersion.TLSv1_2,
     TlsVersion.TLSv1_3: ssl.TLSVersion.TLSv1_3,
 }
-
-
-def _summaries(ders: list[bytes]) -> tuple[dict[str, Any], ...]:
-    from cryptography import x509
-
-    out: list[dict[str, Any]] = []
-    for der in ders:
-        try:
-            out.append(certificate_summary(x509.load_der_x509_certificate(der)))
-        except Exception:  # evidence only: an exotic certificate must not cost the verdict
-            out.append({"error": "unparsable certificate", "sha256": hashlib.sha256(der).hexdigest()})
-    return tuple(out)
 
 
 def _pin_versions(set_versions: Callable[[], None]) -> None:
@@ -255,7 +242,12 @@ def attempt(
     Never raises for anything the network or OpenSSL does: every failure becomes an ``Attempt``
     with exactly one outcome. The request is always sent and the answer always read, because
     under TLS 1.3 the server judges the client certificate after the client's handshake is over.
+    SSL 3.0, which this OpenSSL cannot offer, goes to the tlslite-ng probe (``probe.sslv3``).
     """
+    if tls_version is TlsVersion.SSLv3 and not ssl.HAS_SSLv3:
+        from recette_sas.probe.sslv3 import attempt_sslv3
+
+        return attempt_sslv3(endpoint, request, identity=identity)
     started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     start = time.perf_counter()
     wire = Wire()

@@ -34,6 +34,9 @@ class Variant:
     description: str
     change: Change | None  # None: no server at all (see ``kind``)
     kind: str = "server"  # "server" | "down" (nothing listens) | "silent" (accepts TCP, never speaks)
+    # | "sslv3" (the reference behind a front that accepts SSL 3.0 handshakes: ``server/sslv3.py``)
+    soft_fail_revocation: bool = False  # the revocation-fault targets accept when no source answers
+    frozen_crl: bool = False  # loads the CRLs as first published, never the day's (pki/sentinel.py)
 
 
 def _set(**changes: object) -> Change:
@@ -126,6 +129,25 @@ VARIANTS: dict[str, Variant] = {
             Variant(f"fhir-{name}", f"FHIR slot search {what}", _set(fhir_defect=name))
             for name, what in FHIR_DEFECTS.items()
         ),
+        Variant(
+            "crl-seule-souple",
+            "checks the CRL only, and lets everyone in when it cannot get one (a permanent bypass)",
+            _set(check_ocsp=False),
+            soft_fail_revocation=True,
+        ),
+        Variant(
+            "ocsp-seul-souple",
+            "checks OCSP only, and lets everyone in when the responder gives no usable answer",
+            _set(check_crl=False),
+            soft_fail_revocation=True,
+        ),
+        Variant(
+            "crl-figee",
+            "never reloads its CRLs and checks no OCSP: revocations published since are ignored",
+            _set(check_ocsp=False),
+            frozen_crl=True,
+        ),
+        Variant("ssl3", "accepts SSL 3.0 (a front left with SSLv3 on)", _set(), kind="sslv3"),
         Variant("hors-service", "is down", None, kind="down"),
         Variant("muet", "accepts TCP connections but never answers", None, kind="silent"),
     )
