@@ -62,6 +62,7 @@ class EditorEnvironment:
     extra_certificates: dict[str, CertificateFiles]
     client: ClientTrigger
     ip_allow_list: tuple[str, ...] | None
+    read_back: bool = False  # the editor exposes GET [base]/Practitioner?identifier= (regulator read-back)
 
     @property
     def host(self) -> str:
@@ -199,6 +200,7 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
             "extra_certificates",
             "client",
             "ip_allow_list",
+            "read_back",
         }
     )
     base_url = reader.string("base_url", required=True)
@@ -270,7 +272,15 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
         extra_certificates=extras,
         client=client,
         ip_allow_list=allow_list,
+        read_back=_read_back(reader),
     )
+
+
+def _read_back(reader: _Reader) -> bool:
+    value = reader.data.get("read_back", False)
+    if not isinstance(value, bool):
+        raise reader.fail("read_back", f"must be true or false, not {value!r}")
+    return value
 
 
 def load_config(path: Path) -> EditorConfig:

@@ -76,6 +76,7 @@ class Policy:
     client_ca_names: tuple[x509.Name, ...] | None = None
     stall_without_certificate: bool = False  # broken on purpose: holds a call without certificate open
     close_after_handshake: bool = False  # broken on purpose: closes every connection without an answer
+    regulator_defect: str | None = None  # broken on purpose: one of fhir.regulators.DEFECTS
 
     def __post_init__(self) -> None:
         # Accept lists from callers, keep the dataclass hashable and immutable.

@@ -60,6 +60,7 @@ from recette_sas._net.tlsio import retry as _retry
 from recette_sas._net.tlsio import send_all as _send_all
 from recette_sas.environments import UsageError
 from recette_sas.fhir.app import FhirApp, FhirResponse, error_response
+from recette_sas.fhir.regulators import RegulatorStore
 from recette_sas.server.policy import OcspChecker, PeerIdentity, Policy, application_refusal, identity_of
 from recette_sas.server.tls import VERIFY_ERRORS, make_context, server_identity
 
@@ -129,7 +130,7 @@ class ReferenceServer:
         if server_cert is not None and server_ca is None:
             raise UsageError("ReferenceServer: server_cert needs server_ca (the CA the probe must trust)")
         self.policy = policy
-        self.app = FhirApp()
+        self.app = FhirApp(regulators=RegulatorStore(defect=policy.regulator_defect))
         self._host = host
         self._port = port
         self._server_name = server_name

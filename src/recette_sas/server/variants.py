@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from recette_sas.environments import UsageError
+from recette_sas.fhir.regulators import DEFECTS as REGULATOR_DEFECTS
 from recette_sas.server.policy import Policy
 
 
@@ -81,6 +82,10 @@ VARIANTS: dict[str, Variant] = {
         ),
         Variant("hors-service", "is down", None, kind="down"),
         Variant("muet", "accepts TCP connections but never answers", None, kind="silent"),
+        *(
+            Variant(f"regul-{name}", f"regulator accounts: {what}", _set(regulator_defect=name))
+            for name, what in REGULATOR_DEFECTS.items()
+        ),
     )
 }
 

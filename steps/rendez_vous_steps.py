@@ -1,0 +1,1 @@
+"""Steps of the appointment flows, judged functionally (see client.appointment_rules)."""
