@@ -8,6 +8,7 @@ the scenario claims something about, the earlier ones only prepare it.
 
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import dataclass
 
@@ -67,11 +68,25 @@ def _run(
     return RegulatorRun(steps=tuple(done), control=session.control(cible, flow, ans_env))
 
 
+READ_BACK_OPTION = "--sas-reference-read-back"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The embedded reference exposes reads, but an editor need not: its read-back scenarios run only on
+    request (the project's tests), as an editor's run only with ``read_back = true``."""
+    parser.getgroup("recette-sas").addoption(READ_BACK_OPTION, action="store_true", help=argparse.SUPPRESS)
+
+
+def _reads_exposed(cible: Target, settings: Settings, config: pytest.Config) -> bool:
+    if settings.config is None:
+        return cible.kind == "reference" and bool(config.getoption(READ_BACK_OPTION))
+    editor_env = settings.config.environments.get(cible.editor_env)
+    return editor_env is not None and editor_env.read_back
+
+
 @given("l'éditeur permet de relire les comptes régulateurs")
-def _(cible: Target, settings: Settings) -> None:
-    config = settings.config
-    editor_env = config.environments.get(cible.editor_env) if config is not None else None
-    if editor_env is None or not getattr(editor_env, "read_back", False):
+def _(cible: Target, settings: Settings, pytestconfig: pytest.Config) -> None:
+    if not _reads_exposed(cible, settings, pytestconfig):
         pytest.skip(
             f"{cible.label}: la configuration ne dit pas `read_back = true` pour cet environnement ; "
             "l'IG n'oblige pas l'éditeur à exposer GET [base]/Practitioner?identifier=, rien à relire"

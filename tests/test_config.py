@@ -298,7 +298,9 @@ server_ca = "{export_dir / "server" / "ca.pem"}"
     embedded = run()
     assert configured == embedded
     assert sorted(set(configured.values())) == ["passed", "skipped"]
-    assert len(configured) == 69  # 67 look-alike + 2 IP checks (skipped: no allow-list declared)
+    # 67 look-alike + 2 IP checks (skipped: no allow-list declared) + 22 regulator accounts (3 read-backs
+    # skipped: no read_back = true)
+    assert len(configured) == 91
 
 
 def test_igc_trust_targets_skip_the_look_alike_matrix_with_a_reason(
@@ -318,7 +320,7 @@ def test_igc_trust_targets_skip_the_look_alike_matrix_with_a_reason(
         "-rs",
         timeout=300,
     )
-    outcome.assert_outcomes(skipped=67)
+    outcome.assert_outcomes(skipped=67 + 22)  # + the functional regulator-account scenarios
     assert "trusts the real IGC Santé chain" in outcome.stdout.str()
 
 

@@ -47,6 +47,8 @@ NOT_TESTABLE_HERE = {
     SSL3,  # this OpenSSL has no SSL 3.0: said, not passed
     "SRV-IP-01",  # no allow-list on the embedded targets
     "REC-IP-01",
+    # read-back of regulator accounts: only where reads are exposed (read_back = true)
+    *(f"REC-REGUL-RELECTURE-0{n}" for n in (1, 2, 3)),
 }
 
 CN_BLOCKING = {f"{CN}[{d}]" for d in ("mauvais-cn", "cn-prefixe", "cn-suffixe", "deux-cn", "nom-dans-san")}
@@ -134,7 +136,8 @@ def test_reference_passes_the_whole_server_matrix(pytester: pytest.Pytester, war
     statuses = by_status(summary)
     assert set(statuses) == {"passed", "skipped"}
     assert statuses["skipped"] == NOT_TESTABLE_HERE
-    assert summary["totals"]["passed"] == 195 + 36  # look-alike matrix + real-chain scenarios
+    # look-alike matrix + real-chain scenarios + functional regulator-account scenarios
+    assert summary["totals"]["passed"] == 195 + 36 + 57
     assert {ans_env_of(r) for r in summary["results"]} == {
         "recette",
         "preproduction",
@@ -194,7 +197,7 @@ def test_a_down_target_errors_everywhere_and_costs_one_timeout(
     ]
     text = outcome.stdout.str()
     # One attempt dialled each target; every other scenario was refused a dial, not timed out again.
-    assert len(summary["results"]) == 81
+    assert len(summary["results"]) == 81 + 22  # + the functional regulator-account scenarios
     assert float(re.search(r"in ([0-9.]+)s", text)[1]) < 30  # type: ignore[index]
 
 
@@ -248,7 +251,7 @@ def test_collect_only_selects_one_environment_matrix(pytester: pytest.Pytester) 
             f"{env} and serveur",
         )
         ids = [line for line in outcome.stdout.lines if "::" in line]
-        assert len(ids) == 81  # 67 look-alike, 12 real-chain, 2 IP filtering
+        assert len(ids) == 103  # 67 look-alike, 12 real-chain, 2 IP filtering, 22 regulator accounts
         assert all(f"[{env}-" in line for line in ids)
 
 

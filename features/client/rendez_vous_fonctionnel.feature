@@ -35,6 +35,6 @@ Fonctionnalité: Rendez-vous créés puis mis à jour, jugés sur la ressource e
   Scénario: Chaque rendez-vous identifie le professionnel effecteur et son statut
     Alors chaque rendez-vous du flux identifie le professionnel effecteur et son statut
 
-  @creation_rdv @maj_rdv @REC-RDV-ACCEPTE @REC-RDV-ACCEPTE-01 @recommande
+  @creation_rdv @maj_rdv @CLI-RDV-ACCEPTE @CLI-RDV-ACCEPTE-01 @recommande
   Scénario: Le professionnel effecteur de chaque rendez-vous a accepté
     Alors chaque rendez-vous du flux porte un professionnel qui a accepté

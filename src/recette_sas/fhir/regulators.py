@@ -224,14 +224,20 @@ class RegulatorStore:
         return 201, account.resource, (("Location", f"{base}/Practitioner/{pid}/_history/1"),)
 
     def _search(self, base: str, query: Mapping[str, list[str]]) -> Answer:
+        """A ``searchset`` of the accounts holding every ``identifier`` asked, each trimmed to what
+        ``_elements`` names when given (FHIR search, which SAS's read back uses to keep answers short)."""
         wanted = [v for v in query.get("identifier", []) if v.strip()]
+        elements = {e.strip() for v in query.get("_elements", []) for e in v.split(",") if e.strip()}
         with self._lock:
             found = [
                 acc.resource
                 for acc in self._accounts.values()
                 if all(_matches(acc.resource, w) for w in wanted)
             ]
-        entries = [{"fullUrl": f"{base}/Practitioner/{r['id']}", "resource": r} for r in found]
+        if elements:
+            keep = elements | {"resourceType", "id"}
+            found = [{k: v for k, v in r.items() if k in keep} for r in found]
+        entries = [{"resource": r} for r in found]
         bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
         return 200, bundle, ()
 

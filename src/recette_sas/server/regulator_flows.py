@@ -96,7 +96,8 @@ def update(account: Account, *, base_path: str = "") -> HttpRequest:
 def search(account: Account, *, base_path: str = "") -> HttpRequest:
     """``GET [base]/Practitioner?identifier=system|value`` (a read back, where the editor exposes it)."""
     headers = (SAS_HEADERS[0],)
-    return HttpRequest("GET", f"{base_path}/Practitioner?identifier={_designate(account.token)}", headers)
+    query = f"identifier={_designate(account.token)}&_elements=identifier,active,name,telecom"
+    return HttpRequest("GET", f"{base_path}/Practitioner?{query}", headers)
 
 
 def invalid_body(kind: str) -> bytes:
