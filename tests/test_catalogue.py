@@ -39,6 +39,7 @@ NON_REQUIREMENT_TAGS = {
     "ip",
     "correspondance_partagee",
     "correspondance_separee",
+    "fhir",
     *LEVELS,
 }
 CHECK_ID = re.compile(r"(?P<requirement>[A-Z]{3}-[A-Z0-9-]+)-(?P<number>\d{2})")
