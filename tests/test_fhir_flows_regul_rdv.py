@@ -9,6 +9,7 @@ subprocess, as an editor runs them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -378,3 +379,88 @@ def test_each_broken_client_is_caught_by_exactly_its_appointment_scenarios(
     assert by["skipped"] == {"CLI-LIVE[-]"}
     functional = {k for k in results if k.startswith("CLI-RDV-")}
     assert len(functional) == 11  # ≥ 8 appointment scenarios per ANS environment
+
+
+# -- the regulator rules on hand-made attempts -------------------------------------------------------------------
+
+
+def _attempt(status: int | None, *, location: str | None = None, body: str = "", **changes: Any) -> Any:
+    from recette_sas.verdict import Outcome
+
+    from .test_server_rules import ACCEPTED, attempt
+
+    if status is None:
+        return attempt(Outcome.UNREACHABLE, **changes)
+    return dataclasses.replace(
+        ACCEPTED, method="POST", http_status=status, location=location, body_excerpt=body, **changes
+    )
+
+
+def test_regulator_rules_judge_the_answer_itself_and_only_after_the_control() -> None:
+    from recette_sas.errors import ControlNotPassed, TargetUnreachable
+    from recette_sas.server import regulator_rules as rules
+
+    control = _attempt(200)
+    created = _attempt(201, location=f"{BASE}/Practitioner/abc/_history/1")
+    assert rules.account_id(created) == "abc"
+    assert "201" in rules.require_created(created, control=control)
+    with pytest.raises(AssertionError, match="201 Created"):
+        rules.require_created(_attempt(200, location=f"{BASE}/Practitioner/abc"), control=control)
+    with pytest.raises(AssertionError, match="without a Location"):
+        rules.require_created(_attempt(201), control=control)
+    with pytest.raises(ControlNotPassed):
+        rules.require_created(created, control=_attempt(403))
+    with pytest.raises(TargetUnreachable):
+        rules.require_created(_attempt(None), control=control)
+    outcome = '{"resourceType":"OperationOutcome","issue":[]}'
+    assert rules.require_error_with_outcome(_attempt(500, body=outcome), control=control, what="x")
+    with pytest.raises(AssertionError, match="5xx says the server failed"):
+        rules.require_client_error(_attempt(500, body=outcome), control=control, what="x")
+    with pytest.raises(AssertionError, match="without an OperationOutcome"):
+        rules.require_error_with_outcome(_attempt(409, body="conflict"), control=control, what="x")
+    with pytest.raises(AssertionError, match="was accepted"):
+        rules.require_error_with_outcome(_attempt(201), control=control, what="x")
+    first = _attempt(201, location=f"{BASE}/Practitioner/a")
+    with pytest.raises(AssertionError, match="created another account"):
+        rules.require_same_account(first, _attempt(201, location=f"{BASE}/Practitioner/b"), control=control)
+
+
+def test_a_read_back_too_long_for_the_probe_is_no_verdict_never_a_pass() -> None:
+    from recette_sas.errors import ProbeFault
+    from recette_sas.server import regulator_rules as rules
+
+    account = new_account()
+    control = _attempt(200)
+    truncated = _attempt(200, body=json.dumps({"resourceType": "Bundle", "entry": [{"x": "y" * 600}]})[:500])
+    with pytest.raises(ProbeFault):
+        rules.require_read_back(truncated, control=control, expected=account.resource(), token=account.token)
+    other = dataclasses.replace(account, active=False).resource()
+    bundle = json.dumps({"resourceType": "Bundle", "entry": [{"resource": other}]})
+    with pytest.raises(AssertionError, match="active"):
+        rules.require_read_back(
+            _attempt(200, body=bundle), control=control, expected=account.resource(), token=account.token
+        )
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", True), ("false", False)])
+def test_read_back_is_a_boolean_key_of_an_environment(tmp_path: Path, value: str, expected: bool) -> None:
+    from recette_sas.config.loader import load_config
+
+    config = tmp_path / "editeur.toml"
+    config.write_text(
+        f'editor = "x"\n[environments.preproduction]\nbase_url = "https://localhost:8443"\nread_back = {value}\n'
+    )
+    assert load_config(config).environments["preproduction"].read_back is expected
+
+
+def test_a_read_back_that_is_not_a_boolean_is_a_one_line_error(tmp_path: Path) -> None:
+    from recette_sas.config.loader import load_config
+    from recette_sas.errors import ConfigError
+
+    config = tmp_path / "editeur.toml"
+    config.write_text(
+        'editor = "x"\n[environments.preproduction]\nbase_url = "https://localhost:8443"\nread_back = "oui"\n'
+    )
+    with pytest.raises(ConfigError, match="read_back") as info:
+        load_config(config)
+    assert "\n" not in str(info.value)

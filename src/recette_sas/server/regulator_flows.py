@@ -13,6 +13,7 @@ a conditional update designates the account by the identifier SAS chose, as SAS 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import urllib.parse
@@ -68,7 +69,7 @@ class Account:
 
 
 def new_account(kind: str = "national") -> Account:
-    """A fresh account: an 11-digit RPPS (``8`` and ten digits, prefixed ``8`` as an IDNPS) or a UUID."""
+    """A fresh account: an IDNPS (``8`` then an 11-digit RPPS) or an internal SAS UUID."""
     if kind == "national":
         return Account("national", "8" + "".join(secrets.choice("0123456789") for _ in range(11)))
     return Account("sas", str(uuid.uuid4()), family="MARIUS", given="Jules", email="jules.marius@test.com")
@@ -193,8 +194,6 @@ def sequence(name: str, *, base_path: str = "") -> tuple[Step, ...]:
 
 
 def _replace(account: Account, **changes: Any) -> Account:
-    import dataclasses
-
     return dataclasses.replace(account, **changes)
 
 

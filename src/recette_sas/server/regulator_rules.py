@@ -143,12 +143,6 @@ def require_client_error(
     return verdict
 
 
-def require_second_creation_refused(first: Attempt, second: Attempt, *, control: Attempt) -> str:
-    """A second creation of an account that exists: the first is 201, the second a 4xx."""
-    verdict = require_created(first, control=control, what="the first creation")
-    return verdict + "; " + require_client_error(second, control=control, what="the second creation")
-
-
 def _read_back(attempt: Attempt) -> tuple[dict[str, Any] | None, str]:
     try:
         body = json.loads(attempt.body_excerpt)
