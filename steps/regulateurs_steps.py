@@ -18,11 +18,14 @@ from pytest_bdd import given, parsers, then, when
 from fixtures.options import Settings
 from recette_sas.server import regulator_rules as rules
 from recette_sas.server.regulator_flows import Step, sequence
+from recette_sas.server.rules import require_control, require_usable
 from recette_sas.server.targets import Target, TargetSession
-from recette_sas.verdict import Attempt
+from recette_sas.verdict import Attempt, Outcome
 
 from .evidence import attach_attempt, attach_text
 from .serveur_steps import Presentation
+
+UNUSABLE = frozenset({Outcome.UNREACHABLE, Outcome.NO_ANSWER, Outcome.PROBE_FAULT})
 
 ACTIONS = {
     "elle crée un compte régulateur identifié par son identifiant national": "creation-nationale",
@@ -60,11 +63,16 @@ class RegulatorRun:
 def _run(
     session: TargetSession, cible: Target, flow: str, ans_env: str, presentation: Presentation, name: str
 ) -> RegulatorRun:
+    """Each step after the control; a step that got no usable answer ends the sequence at once (the next
+    ones build on it, and each could stall as long): the scenario is then "no verdict", for that reason."""
     done: list[tuple[Step, Attempt]] = []
     for step in sequence(name, base_path=cible.base_path):
         result = session.attempt(cible, flow, ans_env, step.request, identity=presentation.identity)
         attach_attempt(result, name=step.name)
         done.append((step, result))
+        if result.outcome in UNUSABLE:
+            require_control(session.control(cible, flow, ans_env))
+            require_usable(result)
     return RegulatorRun(steps=tuple(done), control=session.control(cible, flow, ans_env))
 
 
