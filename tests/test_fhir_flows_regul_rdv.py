@@ -29,6 +29,7 @@ from recette_sas.server.regulator_flows import INVALID_KINDS, new_account, seque
 from recette_sas.server.variants import VARIANTS
 
 from .test_client_role import RESULTS_PLUGIN, Result, _key, _status
+from .test_config import exported_reference as _reference_in_its_own_process  # noqa: F401 (a fixture)
 from .test_variants import NOT_TESTABLE_HERE, by_status, run_suite
 
 pytest_plugins = ["pytester"]
@@ -464,3 +465,38 @@ def test_a_read_back_that_is_not_a_boolean_is_a_one_line_error(tmp_path: Path) -
     with pytest.raises(ConfigError, match="read_back") as info:
         load_config(config)
     assert "\n" not in str(info.value)
+
+
+def test_a_configured_editor_that_says_read_back_gets_its_accounts_read_back(
+    pytester: pytest.Pytester, pki_cache_dir: Path, request: pytest.FixtureRequest
+) -> None:
+    """The editor's path: an out-of-process reference configured as a staging target, ``read_back = true``."""
+    export_dir, port, responder_port = request.getfixturevalue("_reference_in_its_own_process")
+    config = pytester.path / "editeur.toml"
+    config.write_text(
+        f"""
+editor = "Référence hors processus"
+mapping = "un-pour-un"
+[pki]
+responder_url = "http://127.0.0.1:{responder_port}"
+responder_bind = "127.0.0.1:{responder_port}"
+export_dir = "{export_dir}"
+[environments.preproduction]
+base_url = "https://localhost:{port}"
+server_ca = "{export_dir / "server" / "ca.pem"}"
+read_back = true
+"""
+    )
+    outcome, summary = run_suite(
+        pytester,
+        pki_cache_dir,
+        "-m",
+        "regulateurs and fhir",
+        "--sas-env=preproduction",
+        f"--sas-config={config}",
+    )
+    assert outcome.ret == 0, outcome.stdout.str()[-3000:]
+    statuses = by_status(summary)
+    assert set(statuses) == {"passed"}
+    assert statuses["passed"] >= READ_BACK
+    assert summary["totals"]["passed"] == 22
