@@ -17,4 +17,6 @@ pytest_plugins = [
     "fixtures.allure_labels",
     "fixtures.client",
     "steps.client_steps",
+    "steps.regulateurs_steps",
+    "steps.rendez_vous_steps",
 ]

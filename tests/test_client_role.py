@@ -697,6 +697,8 @@ def run_features(pytester: pytest.Pytester, pki_cache_dir: Path, *args: str) -> 
             "--tb=line",
             "--assert=plain",
             str(ROOT / "features" / "test_client.py"),
+            "-m",
+            "not fhir",  # the functional appointment scenarios: tests/test_fhir_flows_regul_rdv.py
             *args,
             timeout=120,
         )

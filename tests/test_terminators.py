@@ -62,9 +62,10 @@ README = ROOT / "terminators" / "README.md"
 IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 JOBS = max(1, int(os.environ.get("RECETTE_SAS_TERMINATOR_JOBS", "2")))
 CASE_TIMEOUT = 300
-MATRIX = "serveur and not igc and not ip"
+MATRIX = "serveur and not igc and not ip and not fhir"
 """The look-alike server matrix: the real-IGC-chain and IP-filtering scenarios need targets of another kind
-(``trust = "igc"``, a declared allow-list) and skip on these."""
+(``trust = "igc"``, a declared allow-list) and skip on these; the functional FHIR scenarios judge the
+application behind the terminator, the same upstream app whatever terminates TLS, and have their own tests."""
 _SCRUBBED = (
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",

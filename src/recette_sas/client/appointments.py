@@ -5,11 +5,17 @@ ANS IG "Service d'Accès aux Soins", INT_R03:
 - ``POST /Appointment``: 201 + ``Location``; 400 when the body is not an Appointment in JSON, 422
   when the minimal shape is wrong (identifier, start, end, status, participant), 409 when an
   Appointment with the same identifier was already created, 415 for a non-JSON media type.
+- every Appointment is validated by the FHIR engine against FrAppointmentSAS
+  (``fhir.validation.validate_resource``): a blocking finding is a 422 whose OperationOutcome lists the
+  findings (one issue each, the path as ``expression``), as SAS's validator would refuse it;
 - ``PUT /Appointment?identifier=system|value``: 200 + ``Location`` when that identifier was created
   on this mock; **404** when it never was. SAS only knows appointments the editor created, so an
   update that designates anything else is an error, not an implicit creation (unlike the regulator
   accounts of the server role, where a PUT on an unknown account creates it). 400 when the body's
-  identifiers do not include the one designated.
+  identifiers do not include the one designated. The search parameter is taken as ``identifier`` (FHIR's
+  name, which the IG's CapabilityStatements declare and the regulator page uses) or ``Identifier`` (what
+  the appointments page writes, NOTES.md item 1): SAS's platform is the IG's reference reading and an
+  editor that copied the page must not fail for it; both at once is a 400.
 - ``GET /metadata``: a CapabilityStatement (reachability); anything else: 404 or 405.
 
 Errors are OperationOutcome resources. ``appointment_problems`` and ``identifier_tokens`` are also what
@@ -27,6 +33,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from recette_sas.client.presentation import RecordedRequest
+from recette_sas.fhir.profiles.fr_appointment_sas import URL as APPOINTMENT_PROFILE
+from recette_sas.fhir.regulators import outcome_of
+from recette_sas.fhir.validation import validate_resource
 
 FHIR_JSON: Final = "application/fhir+json"
 ACCEPTED_BODY_TYPES: Final = frozenset({"application/fhir+json", "application/json+fhir", "application/json"})
@@ -169,6 +178,9 @@ class AppointmentStore:
         problems = appointment_problems(resource)
         if problems:
             return _error(422, "; ".join(problems), code="invariant")
+        blocking = [f for f in validate_resource(resource, APPOINTMENT_PROFILE) if f.blocking]
+        if blocking:
+            return 422, outcome_of(blocking, "not an FrAppointmentSAS"), ()
         return resource
 
     def _create(self, request: RecordedRequest) -> Answer:
@@ -192,7 +204,10 @@ class AppointmentStore:
             return 201, stored.resource, (("Location", self._location(stored)),)
 
     def _update(self, request: RecordedRequest) -> Answer:
-        wanted = request.query_values("identifier")
+        lower, capital = request.query_values("identifier"), request.query_values("Identifier")
+        if lower and capital:
+            return _error(400, "PUT /Appointment takes identifier= or Identifier=, not both", code="invalid")
+        wanted = lower or capital
         if len(wanted) != 1 or "|" not in wanted[0]:
             return _error(
                 400,

@@ -55,6 +55,9 @@ class ClientBehaviour:
     update_method: str = "PUT"
     reuse_identifier: bool = True
     send_nothing: bool = False
+    operator_extension: bool = True
+    participant_status: str = "accepted"
+    update_status: str = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,26 @@ VARIANTS: dict[str, ClientVariant] = {
             "autre-certificat",
             "presents another valid look-alike certificate (the exported one) than its configured one",
             presents_another=True,
+        ),
+        ClientVariant(
+            "rdv-sans-operateur",
+            "sends Appointments without the regulator (FrAppointmentOperator extension)",
+            ClientBehaviour(operator_extension=False),
+        ),
+        ClientVariant(
+            "rdv-participant-refuse",
+            "sends the practitioner participant with status declined (SAS takes accepted only)",
+            ClientBehaviour(participant_status="declined"),
+        ),
+        ClientVariant(
+            "rdv-participant-en-attente",
+            "sends the practitioner participant with status needs-action (the page says accepted)",
+            ClientBehaviour(participant_status="needs-action"),
+        ),
+        ClientVariant(
+            "rdv-maj-sans-changement",
+            "sends an update that changes nothing (status still booked)",
+            ClientBehaviour(update_status="booked"),
         ),
     )
 }
@@ -199,24 +222,53 @@ def ssl_context(config: ClientConfig) -> ssl.SSLContext:
     return ctx
 
 
-def appointment(identifier_value: str, *, status: str, start: dt.datetime) -> dict[str, Any]:
-    """A minimal FrAppointmentSAS-like appointment with one RPPS participant."""
-    return {
+OPERATOR_URL = "http://interopsante.org/fhir/StructureDefinition/FrAppointmentOperator"
+PROFILE_URL = "http://sas.fr/fhir/StructureDefinition/FrAppointmentSAS"
+IDNPS_TYPE = {"coding": [{"system": "http://interopsante.org/fhir/CodeSystem/fr-v2-0203", "code": "IDNPS"}]}
+REGULATOR_IDNPS = "810002673899"
+"""The regulator who booked, as INT_R02 gave it (the IG's ExamplePractitionerRegul2)."""
+
+
+def appointment(
+    identifier_value: str,
+    *,
+    status: str,
+    start: dt.datetime,
+    operator: bool = True,
+    participant_status: str = "accepted",
+) -> dict[str, Any]:
+    """An FrAppointmentSAS appointment modelled on the IG's ``example-appointmentpsindiv*.fsh``: the
+    profile in ``meta``, the regulator who booked (operator extension), the editor's identifier, the
+    practitioner identified by RPPS."""
+    resource: dict[str, Any] = {
         "resourceType": "Appointment",
+        "meta": {"profile": [PROFILE_URL]},
+        "extension": [
+            {
+                "url": OPERATOR_URL,
+                "valueReference": {
+                    "identifier": {"type": IDNPS_TYPE, "system": RPPS_SYSTEM, "value": REGULATOR_IDNPS}
+                },
+            }
+        ],
         "identifier": [{"system": APPOINTMENT_SYSTEM, "value": identifier_value}],
         "status": status,
         "start": start.isoformat(timespec="seconds"),
         "end": (start + dt.timedelta(minutes=20)).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(timespec="seconds"),
         "participant": [
             {
                 "actor": {
-                    "identifier": {"system": RPPS_SYSTEM, "value": RPPS_VALUE},
+                    "identifier": {"type": IDNPS_TYPE, "system": RPPS_SYSTEM, "value": RPPS_VALUE},
                     "display": "Dr RECETTE Exemple",
                 },
-                "status": "accepted",
+                "status": participant_status,
             }
         ],
     }
+    if not operator:
+        del resource["extension"]
+    return resource
 
 
 def _target(config: ClientConfig, path: str) -> tuple[str, dict[str, str], dict[str, Any]]:
@@ -271,13 +323,23 @@ def run_exchange(config: ClientConfig) -> ClientRun:
             steps.append(step)
             return step
 
-        created = send("POST", behaviour.creation_path, appointment(value, status="booked", start=start))
+        operator, participant = behaviour.operator_extension, behaviour.participant_status
+        booked = appointment(
+            value, status="booked", start=start, operator=operator, participant_status=participant
+        )
+        created = send("POST", behaviour.creation_path, booked)
         if created.error is None:
             updated_value = value if behaviour.reuse_identifier else str(uuid.uuid4())
             token = quote(f"{APPOINTMENT_SYSTEM}|{updated_value}", safe="")
             send(
                 behaviour.update_method,
                 f"{behaviour.update_path}?identifier={token}",
-                appointment(updated_value, status="cancelled", start=start),
+                appointment(
+                    updated_value,
+                    status=behaviour.update_status,
+                    start=start,
+                    operator=operator,
+                    participant_status=participant,
+                ),
             )
     return ClientRun(steps=tuple(steps), identifier=f"{APPOINTMENT_SYSTEM}|{value}")

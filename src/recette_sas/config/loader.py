@@ -66,6 +66,7 @@ class EditorEnvironment:
     practitioners: tuple[str, ...] = ()
     """RPPS (``8`` + 11 digits) of the test practitioners SAS searches the slots of (1 to 25)."""
     use_case: str = "ps-indiv"
+    read_back: bool = False  # the editor exposes GET [base]/Practitioner?identifier= (regulator read-back)
 
     @property
     def host(self) -> str:
@@ -205,6 +206,7 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
             "ip_allow_list",
             "practitioners",
             "use_case",
+            "read_back",
         }
     )
     base_url = reader.string("base_url", required=True)
@@ -284,6 +286,7 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
         extra_certificates=extras,
         client=client,
         ip_allow_list=allow_list,
+        read_back=_read_back(reader),
     )
 
 
@@ -305,6 +308,13 @@ def _practitioners(reader: _Reader) -> tuple[str, ...]:
     if len(set(raw)) != len(raw):
         raise reader.fail("practitioners", "the same RPPS is listed twice")
     return tuple(raw)
+
+
+def _read_back(reader: _Reader) -> bool:
+    value = reader.data.get("read_back", False)
+    if not isinstance(value, bool):
+        raise reader.fail("read_back", f"must be true or false, not {value!r}")
+    return value
 
 
 def load_config(path: Path) -> EditorConfig:

@@ -104,6 +104,7 @@ class Policy:
     stall_without_certificate: bool = False  # broken on purpose: holds a call without certificate open
     close_after_handshake: bool = False  # broken on purpose: closes every connection without an answer
     fhir_defect: str | None = None  # broken on purpose: one mistake of the FHIR app (fhir.slots.FHIR_DEFECTS)
+    regulator_defect: str | None = None  # broken on purpose: one of fhir.regulators.DEFECTS
 
     def __post_init__(self) -> None:
         # Accept lists from callers, keep the dataclass hashable and immutable.

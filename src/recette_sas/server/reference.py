@@ -56,6 +56,7 @@ from recette_sas._net.tlsio import retry as _retry
 from recette_sas._net.tlsio import send_all as _send_all
 from recette_sas.environments import UsageError
 from recette_sas.fhir.app import FhirApp, error_response
+from recette_sas.fhir.regulators import RegulatorStore
 from recette_sas.server.http11 import MAX_HEADER_BYTES
 from recette_sas.server.http11 import Refused as _Refused
 from recette_sas.server.http11 import Request as _Request
@@ -118,7 +119,7 @@ class ReferenceServer:
         if server_cert is not None and server_ca is None:
             raise UsageError("ReferenceServer: server_cert needs server_ca (the CA the probe must trust)")
         self.policy = policy
-        self.app = FhirApp(defect=policy.fhir_defect)
+        self.app = FhirApp(defect=policy.fhir_defect, regulators=RegulatorStore(defect=policy.regulator_defect))
         self._host = host
         self._port = port
         self._server_name = server_name

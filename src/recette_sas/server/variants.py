@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from recette_sas.environments import UsageError
+from recette_sas.fhir.regulators import DEFECTS as REGULATOR_DEFECTS
 from recette_sas.fhir.slots import FHIR_DEFECTS
 from recette_sas.server.policy import Policy
 
@@ -150,6 +151,10 @@ VARIANTS: dict[str, Variant] = {
         Variant("ssl3", "accepts SSL 3.0 (a front left with SSLv3 on)", _set(), kind="sslv3"),
         Variant("hors-service", "is down", None, kind="down"),
         Variant("muet", "accepts TCP connections but never answers", None, kind="silent"),
+        *(
+            Variant(f"regul-{name}", f"regulator accounts: {what}", _set(regulator_defect=name))
+            for name, what in REGULATOR_DEFECTS.items()
+        ),
     )
 }
 
