@@ -218,6 +218,11 @@ class Campaign:
         with ThreadPoolExecutor(max_workers=len(self._slots)) as pool:
             for measured in pool.map(self._run_in_slot, todo):
                 self.measured[measured.case.id] = measured
+        dump = os.environ.get("RECETTE_SAS_TERMINATOR_DUMP")
+        if dump:  # for a maintainer re-measuring the expected sets after adding scenarios
+            Path(dump).write_text(
+                json.dumps({k: m.statuses for k, m in self.measured.items()}, indent=1, sort_keys=True)
+            )
 
     def _run_in_slot(self, case: Case) -> Measured:
         with self._lock:
@@ -431,7 +436,8 @@ def test_each_mutant_is_caught_by_its_scenarios_and_no_negative_passes_wrongly(
     assert statuses.get("failed", set()) == expected.failed, measured.explain()
     assert statuses.get("warning", set()) == expected.warning, measured.explain()
     assert statuses.get("broken", set()) == expected.broken, measured.explain()
-    assert statuses.get("skipped", set()) == ex.SKIPPED, measured.explain()
+    # Where the positive control fails, even the check judged next run is unjudgeable (broken, not skipped).
+    assert statuses.get("skipped", set()) == ex.SKIPPED - expected.broken, measured.explain()
     positives, negatives = case.matrix
     assert set(measured.statuses[env]) == positives | negatives | ex.SKIPPED  # exactly the whole matrix ran
     if mutant.refuses_everyone:

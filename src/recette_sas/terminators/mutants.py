@@ -10,6 +10,7 @@ mutant that no scenario catches, or that makes a negative pass for a wrong reaso
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from recette_sas.terminators.expected import (
@@ -17,6 +18,7 @@ from recette_sas.terminators.expected import (
     CN_CASE,
     CRYPTO,
     HEADERS,
+    LATER_CATCHES,
     NEGATIVES,
     NOT_IGC_ALL,
     OLD_TLS,
@@ -30,6 +32,7 @@ from recette_sas.terminators.expected import (
     REVOKED_OCSP,
     TLS12,
     TLS13,
+    TOLERANT_ALL,
     UPDATE,
     VALIDITY,
     Expected,
@@ -89,7 +92,7 @@ def _everyone_refused() -> Expected:
     is unjudgeable: a terminator that refuses SAS proves nothing by refusing the others."""
     return Expected(
         failed=frozenset({POSITIVE, TLS12, UPDATE}),
-        warning=frozenset({POSITIVE_LEAF_ONLY, TLS13}),
+        warning=frozenset({POSITIVE_LEAF_ONLY, TLS13}) | TOLERANT_ALL,
         broken=NEGATIVES,
     )
 
@@ -417,7 +420,22 @@ def _apache() -> list[Mutant]:
     ]
 
 
-MUTANTS: dict[str, Mutant] = {m.key: m for m in (*_nginx(), *_haproxy(), *_apache())}
+def _with_new_catches(mutant: Mutant) -> Mutant:
+    extra = LATER_CATCHES.get(mutant.key)
+    if extra is None or mutant.refuses_everyone:
+        return mutant
+    exp = mutant.expected
+    return dataclasses.replace(
+        mutant,
+        expected=Expected(
+            failed=exp.failed | extra.failed,
+            warning=exp.warning | extra.warning,
+            broken=exp.broken | extra.broken,
+        ),
+    )
+
+
+MUTANTS: dict[str, Mutant] = {m.key: _with_new_catches(m) for m in (*_nginx(), *_haproxy(), *_apache())}
 
 
 def full_expected(mutant: Mutant) -> Expected:
