@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from recette_sas import _proc as processes
 from recette_sas.client.mock import MockSas
 from recette_sas.client.presentation import MODE_DESCRIPTIONS, MockMode, Presentation
 from recette_sas.client.reference import ClientConfig, ClientVariant, run_exchange
@@ -65,7 +66,9 @@ SETTLE = 5.0
 QUIET_BEFORE_STOP = 1.0
 """Once a command delivered what the exchange needs and nothing arrived for this long, it is stopped:
 a client that sends everything and then never exits keeps its verdict, and costs no timeout."""
-_SECRET_OPTION = re.compile(r"^--?(?:pass(?:word|phrase|wd|in)?|secret|token|key-?pass(?:word)?|storepass)$", re.I)
+_SECRET_OPTION = re.compile(
+    r"^--?(?:pass(?:word|phrase|wd|in)?|secret|token|key-?pass(?:word)?|storepass)$", re.I
+)
 _SECRET_INLINE = re.compile(
     r"(?i)((?:pass(?:word|phrase|wd)?|secret|token|storepass|keypass)[=:])[^\s&]+|(://[^:/@\s]+:)[^@/\s]+(@)"
 )
@@ -113,7 +116,9 @@ class DriverRun:
         if self.exit_code is not None:
             parts.append(f"exit code {self.exit_code}")
         if self.output_head or self.output_tail:
-            shown = _one_line(self.output_head) + (f" […] {_one_line(self.output_tail)}" if self.output_tail else "")
+            shown = _one_line(self.output_head) + (
+                f" […] {_one_line(self.output_tail)}" if self.output_tail else ""
+            )
             parts.append(f"output: {shown}")
         elif self.command:
             parts.append("no output")
@@ -338,6 +343,7 @@ class CommandDriver:
                 env=command_environment(),
                 start_new_session=True,  # its own process group: a stop ends the whole of it
             )
+            processes.register_group(process.pid)  # a SIGKILLed run's group is stopped by the next
         except OSError as exc:
             return DriverRun(
                 self.label,
@@ -372,6 +378,7 @@ class CommandDriver:
         finally:
             if process.poll() is None:
                 _stop_group(process)
+            processes.release_group(process.pid)  # what the command left running in its group
             head, tail = output.texts()
         code = process.returncode
         note = "; stopped after delivering its requests" if stopped else ""
@@ -446,6 +453,7 @@ def require_client_ran(control: Exchange) -> None:
         f"the editor's client did not run against the normal platform ({control.ans_env}): {how}; no verdict "
         f"for this environment, and the hostile platforms were not tried. {run.describe()}"
     )
+
 
 MockFactory = Callable[[str, MockMode], MockSas]
 
