@@ -11,6 +11,7 @@ the next run once the marker proves its run is gone (``recette_sas._proc``).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import shutil
 import tempfile
@@ -69,14 +70,31 @@ def load_credential(files: CertificateFiles, *, where: str) -> Credential:
     return Credential(leaf=loaded.leaf, chain=loaded.chain, key=loaded.key, source=loaded.source)
 
 
+def _check_validity(credential: Credential, *, where: str, now: dt.datetime) -> None:
+    leaf = credential.leaf
+    if leaf.not_valid_after_utc <= now:
+        raise CredentialError(
+            f"{where}: the certificate expired on {leaf.not_valid_after_utc:%Y-%m-%d %H:%M} UTC "
+            "(every scenario presenting it would be refused for that, not for what it checks)"
+        )
+    if leaf.not_valid_before_utc > now:
+        raise CredentialError(
+            f"{where}: the certificate is not valid before {leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
+        )
+
+
 def validate_credentials(config: EditorConfig) -> None:
-    """Open every certificate the file names (password, key match), so a mistake stops the run at once."""
+    """Open every certificate the file names (password, key match, inside its validity period, in any
+    trust mode), so a mistake stops the run at once."""
+    now = dt.datetime.now(dt.UTC)
     for env in config.environments.values():
         where = f"{config.path}: environments.{env.key}"
         if env.certificate is not None:
-            load_credential(env.certificate, where=f"{where}.certificate")
+            cred = load_credential(env.certificate, where=f"{where}.certificate")
+            _check_validity(cred, where=f"{where}.certificate", now=now)
         for name, files in env.extra_certificates.items():
-            load_credential(files, where=f"{where}.extra_certificates.{name}")
+            cred = load_credential(files, where=f"{where}.extra_certificates.{name}")
+            _check_validity(cred, where=f"{where}.extra_certificates.{name}", now=now)
 
 
 def write_identity(
