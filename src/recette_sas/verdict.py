@@ -333,10 +333,7 @@ def classify(
         return Outcome.UNREACHABLE, f"the endpoint did not answer in TLS ({reason})"
     if isinstance(root, TimeoutError):
         if phase in ("request", "response"):
-            return (
-                Outcome.NO_ANSWER,
-                "no HTTP answer before the read timeout (handshake done, connection still open)",
-            )
+            return Outcome.NO_ANSWER, "no HTTP answer before the read timeout (handshake done, connection still open)"
         if server_sent_tls:
             return Outcome.NO_ANSWER, "the handshake stalled: no answer before the read timeout"
         return Outcome.NO_ANSWER, "no TLS answer before the read timeout (connection still open)"

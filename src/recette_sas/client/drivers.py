@@ -66,9 +66,7 @@ SETTLE = 5.0
 QUIET_BEFORE_STOP = 1.0
 """Once a command delivered what the exchange needs and nothing arrived for this long, it is stopped:
 a client that sends everything and then never exits keeps its verdict, and costs no timeout."""
-_SECRET_OPTION = re.compile(
-    r"^--?(?:pass(?:word|phrase|wd|in)?|secret|token|key-?pass(?:word)?|storepass)$", re.I
-)
+_SECRET_OPTION = re.compile(r"^--?(?:pass(?:word|phrase|wd|in)?|secret|token|key-?pass(?:word)?|storepass)$", re.I)
 _SECRET_INLINE = re.compile(
     r"(?i)((?:pass(?:word|phrase|wd)?|secret|token|storepass|keypass)[=:])[^\s&]+|(://[^:/@\s]+:)[^@/\s]+(@)"
 )
@@ -116,9 +114,7 @@ class DriverRun:
         if self.exit_code is not None:
             parts.append(f"exit code {self.exit_code}")
         if self.output_head or self.output_tail:
-            shown = _one_line(self.output_head) + (
-                f" […] {_one_line(self.output_tail)}" if self.output_tail else ""
-            )
+            shown = _one_line(self.output_head) + (f" […] {_one_line(self.output_tail)}" if self.output_tail else "")
             parts.append(f"output: {shown}")
         elif self.command:
             parts.append("no output")
@@ -453,7 +449,6 @@ def require_client_ran(control: Exchange) -> None:
         f"the editor's client did not run against the normal platform ({control.ans_env}): {how}; no verdict "
         f"for this environment, and the hostile platforms were not tried. {run.describe()}"
     )
-
 
 MockFactory = Callable[[str, MockMode], MockSas]
 

@@ -79,9 +79,7 @@ def read_file(path: Path, label: str) -> bytes:
         raise CredentialError(f"{label}: cannot read ({exc.strerror or exc})") from None
 
 
-def password_from_env(
-    name: str | None, environ: Mapping[str, str], labels: Labels = Labels()
-) -> bytes | None:
+def password_from_env(name: str | None, environ: Mapping[str, str], labels: Labels = Labels()) -> bytes | None:
     """The password held by the environment variable ``name`` (``None`` when no name is given)."""
     if name is None:
         return None
@@ -117,12 +115,7 @@ def _wrong_password(what: str, password_env: str | None) -> str:
 
 
 def pem_key_in(
-    data: bytes,
-    label: str,
-    password: bytes | None,
-    *,
-    password_env: str | None = None,
-    hint: str = CLI_PASSWORD_HINT,
+    data: bytes, label: str, password: bytes | None, *, password_env: str | None = None, hint: str = CLI_PASSWORD_HINT
 ) -> PrivateKeyTypes | None:
     """The first PEM private key block of ``data`` (plain, PKCS#8-encrypted or legacy-encrypted), or None."""
     start = min((data.find(m) for m in _KEY_MARKERS if m in data), default=-1)
@@ -213,9 +206,7 @@ def load_credentials(
     if key_path is not None:
         key_label = labels.file("key", key_path)
         key_data = read_file(key_path, key_label)
-        loaded = pem_key_in(
-            key_data, key_label, password, password_env=password_env, hint=labels.password_hint
-        )
+        loaded = pem_key_in(key_data, key_label, password, password_env=password_env, hint=labels.password_hint)
         if loaded is None:
             try:
                 loaded = serialization.load_der_private_key(key_data, password=password)

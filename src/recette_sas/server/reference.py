@@ -371,9 +371,7 @@ class ReferenceServer:
             entry["client_issuer"] = peer.issuer.rfc4514_string()
             entry["chain_sent"] = [c.subject.rfc4514_string() for c in sent]
         if self.policy.close_after_handshake:
-            entry.update(
-                decision="closed", reason="closed after the handshake, no answer (broken on purpose)"
-            )
+            entry.update(decision="closed", reason="closed after the handshake, no answer (broken on purpose)")
             return
         if peer is None and self.policy.stall_without_certificate:
             entry.update(decision="stalled", reason="held open without an answer (broken on purpose)")

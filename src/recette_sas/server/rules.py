@@ -122,9 +122,7 @@ def require_usable(attempt: Attempt) -> None:
     """Raise a ``VerdictUnavailable`` when the attempt says nothing about the target's policy."""
     if attempt.outcome is Outcome.UNREACHABLE:
         raise TargetUnreachable(
-            f"target unreachable, no verdict ({_describe(attempt)})",
-            target=attempt.target,
-            why=attempt.reason,
+            f"target unreachable, no verdict ({_describe(attempt)})", target=attempt.target, why=attempt.reason
         )
     if attempt.outcome is Outcome.NO_ANSWER:
         seconds = attempt.duration_ms / 1000
@@ -196,14 +194,9 @@ def require_fhir_acceptance(attempt: Attempt) -> str:
     """A positive check: a 2xx FHIR answer."""
     require_usable(attempt)
     if attempt.outcome is not Outcome.ACCEPTED:
-        if (
-            attempt.outcome is Outcome.REFUSED_TLS
-            and attempt.tls_negotiated
-            and attempt.alert
-            in (
-                None,
-                CONNECTION_CLOSED,
-            )
+        if attempt.outcome is Outcome.REFUSED_TLS and attempt.tls_negotiated and attempt.alert in (
+            None,
+            CONNECTION_CLOSED,
         ):
             raise AssertionError(
                 "the handshake completed, then the server closed the connection without any HTTP answer "

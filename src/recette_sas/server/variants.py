@@ -72,9 +72,7 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "bloque-sans-certificat",
             "holds calls without a certificate open (certificate optional) and checks no revocation",
-            _set(
-                require_client_cert=False, stall_without_certificate=True, check_crl=False, check_ocsp=False
-            ),
+            _set(require_client_cert=False, stall_without_certificate=True, check_crl=False, check_ocsp=False),
         ),
         Variant(
             "ferme-apres-poignee",
