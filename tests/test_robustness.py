@@ -436,3 +436,43 @@ def test_unwritable_rebuild_target_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         Pki.load_or_build(blocker / "cache", responder_url=URL)
     assert "\n" not in str(caught.value)
+
+
+def test_look_alike_impostors_as_igc_ca_dir_on_the_embedded_run_are_one_line(
+    tmp_path: Path, pki_cache_dir: Path, pki: Pki
+) -> None:
+    cas = tmp_path / "cas"
+    cas.mkdir()
+    for name in ("ACR-EL", "ACI-EL-ORG", "ACR-EL-TEST", "ACI-EL-ORG-TEST"):
+        shutil.copy(pki.root / "material" / "ca" / f"IMPOSTEUR-{name}.pem", cas / f"{name}.pem")
+    proc = _features(tmp_path, pki_cache_dir, f"--igc-ca-dir={cas}", "-m", "igc")
+    _one_line_exit_4(proc, "is not the look-alike chain")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_no_editor_key_survives_sigterm_or_sigkill_and_the_next_start(tmp_path: Path, sig: int) -> None:
+    """SIGTERM unwinds (as ``fixtures/run_verdict.py`` turns it into KeyboardInterrupt) into the folder's
+    removal; after SIGKILL the folder stays until the next run's sweep, which proves the run dead."""
+    code = (
+        "import signal, sys, time\n"
+        "from pathlib import Path\n"
+        "from recette_sas.config.credentials import private_directory\n"
+        "def stop(signum, frame):\n    raise KeyboardInterrupt\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "with private_directory() as d:\n"
+        "    (Path(d) / 'editeur-preproduction.key').write_text('-----BEGIN PRIVATE KEY-----')\n"
+        "    print(d, flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], env=_env(TMPDIR=str(tmp_path)), stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    folder = Path(proc.stdout.readline().strip())
+    assert (folder / "editeur-preproduction.key").exists()
+    proc.send_signal(sig)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    assert folder.exists() == (sig == signal.SIGKILL)
+    sweep_secret_directories(tmp_path)  # what the next run does first (fixtures/pki.py)
+    assert not list(tmp_path.glob(f"{SECRETS_PREFIX}*"))
