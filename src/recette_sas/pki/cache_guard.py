@@ -253,6 +253,16 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C to the build (which terminates it) and, its build killed, exits without
+    a BrokenPipe traceback on the terminal: a task's own error still reaches the build as its result."""
+    import os
+    import sys
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the worker's whole life
+
+
 @contextlib.contextmanager
 def terminating_pool(workers: int) -> Iterator[multiprocessing.pool.Pool]:
     """A spawn pool whose workers are terminated, not drained, when the block is interrupted; while it
@@ -262,7 +272,7 @@ def terminating_pool(workers: int) -> Iterator[multiprocessing.pool.Pool]:
     if main and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         previous = signal.signal(signal.SIGTERM, _interrupt)
     # spawn, not fork: forking a process that runs threads (a test session) is unsafe.
-    pool = multiprocessing.get_context("spawn").Pool(workers)
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_quiet_worker)
     try:
         yield pool
     except BaseException:

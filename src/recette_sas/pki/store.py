@@ -12,8 +12,9 @@ Layout on disk (``cache_dir``)::
     material/          keys (mode 0600) and CA certificates: expensive (RSA-4096), kept until near expiry
     issued/<profile>/  leaves, chains and CRLs for one responder URL: cheap, re-issued when the URL changes
 
-Building happens in a temporary folder renamed into place, so an interrupted build leaves nothing
-half-written. What is built (the CA specs, the leaf keys, the one-defect catalogue) is described in
+Building happens under the cache's lock, in a temporary folder renamed into place, so concurrent runs
+build one CA generation and an interrupted build leaves nothing half-written; every load checks each
+file against its manifest and each leaf and CRL against the cached CA keys (``pki/cache_guard.py``). What is built (the CA specs, the leaf keys, the one-defect catalogue) is described in
 ``pki/catalogue.py``; the leaf profile every leaf is issued with lives in ``pki/profile.py``.
 """
 
