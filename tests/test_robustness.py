@@ -268,7 +268,7 @@ def test_a_group_left_by_a_killed_run_is_stopped_only_if_provably_ours(tmp_path:
             record = {"pgid": proc.pid, "leader_start": _proc.start_time(proc.pid), "owner": owner}
             (groups / f"{proc.pid}.json").write_text(json.dumps(record))
         # a record whose leader start time does not match (the pid was reused): never touched
-        (groups / "1.json").write_text(json.dumps({"pgid": 1, "leader_start": 1, "owner": _dead_marker()}))
+        (groups / "1.json").write_text(json.dumps({"pgid": 1, "leader_start": -5, "owner": _dead_marker()}))
         stopped = _proc.sweep_groups()
         assert ours.pid in stopped and live_owner.pid not in stopped and 1 not in stopped
         assert ours.wait(timeout=10) != 0
@@ -476,3 +476,51 @@ def test_no_editor_key_survives_sigterm_or_sigkill_and_the_next_start(tmp_path: 
     assert folder.exists() == (sig == signal.SIGKILL)
     sweep_secret_directories(tmp_path)  # what the next run does first (fixtures/pki.py)
     assert not list(tmp_path.glob(f"{SECRETS_PREFIX}*"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_no_trigger_process_outlives_the_run(pki: Pki, pki_cache_dir: Path, tmp_path: Path, sig: int) -> None:
+    """The client trigger command runs in its own session; SIGTERM of pytest ends its whole group (the
+    command's own background child too), and after SIGKILL the next start stops it, proved ours."""
+    started = tmp_path / "child.pid"
+    config = tmp_path / "editeur.toml"
+    config.write_text(
+        'editor = "Editeur"\n[environments.preproduction]\nbase_url = "https://editeur.example:8443/fhir"\n'
+        "[environments.preproduction.client]\n"
+        f"mode = \"command\"\ncommand = '''sh -c 'sleep 120 & echo $! > {started}; sleep 120' '''\n"
+        "command_timeout = 100\n"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "pytest", str(ROOT / "features" / "test_client.py"), f"--rootdir={ROOT}",
+            "-c", str(ROOT / "pyproject.toml"), f"--pki-cache={pki_cache_dir}", f"--sas-config={config}",
+            f"--alluredir={tmp_path / 'allure-results'}", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+        ],
+        cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (started.exists() and started.read_text().strip()) and time.monotonic() < deadline:
+            assert proc.poll() is None, "the run ended before its trigger command started"
+            time.sleep(0.05)
+        child = int(started.read_text())
+        group = _proc._process_group(child)
+        assert group is not None and _proc.start_time(child) is not None
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+        if sig == signal.SIGKILL:
+            assert _proc.start_time(child) is not None  # a SIGKILL cannot be caught: the next start sweeps
+            assert group in _proc.sweep_groups()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"the trigger command's group {group} outlived the run")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)

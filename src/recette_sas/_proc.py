@@ -144,6 +144,9 @@ def sweep_groups() -> list[int]:
             pgid, leader_start = int(record["pgid"]), record["leader_start"]
         except (OSError, ValueError, KeyError, TypeError):
             continue
+        if pgid <= 1 or pgid == os.getpgrp():
+            path.unlink(missing_ok=True)  # never init, never our own group, whatever a file says
+            continue
         if not marker_is_orphan(record.get("owner")) or not isinstance(leader_start, int):
             continue  # its run still goes on (or cannot be proved dead): not ours to stop
         leader_ours = alive(pgid, leader_start)
