@@ -524,3 +524,34 @@ def test_no_trigger_process_outlives_the_run(pki: Pki, pki_cache_dir: Path, tmp_
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_no_key_in_junit_terminal_or_synthesis(tmp_path: Path, pki: Pki) -> None:
+    """A traceback carrying a key is redacted before junit and the terminal see it; a key written into
+    any file of the run (here the synthesis) is redacted in place and the run exits 6."""
+    pem = pki.identity("recette").keyfile.read_text()
+    (tmp_path / "key.pem").write_text(pem)
+    (tmp_path / "test_fuite.py").write_text(
+        "from pathlib import Path\n\n"
+        "def test_traceback(request):\n"
+        "    key = Path(__file__).with_name('key.pem').read_text()\n"
+        "    raise ValueError(f'Unable to load PEM file {key!r}')\n\n"
+        "def test_synthese(request):\n"
+        "    d = Path(request.config.option.allure_report_dir).parent\n"
+        "    (d / 'synthese.md').write_text(Path(__file__).with_name('key.pem').read_text())\n"
+    )
+    junit = tmp_path / "junit.xml"
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "-p", "fixtures.allure_labels", "-p", "no:cacheprovider",
+            f"--alluredir={tmp_path / 'reports' / 'allure-results'}", f"--junitxml={junit}",
+            str(tmp_path / "test_fuite.py"),
+        ],
+        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 6, out[-3000:]
+    assert "PRIVATE KEY" not in out and "PRIVATE KEY" not in junit.read_text()
+    assert MARK in junit.read_text()
+    assert (tmp_path / "reports" / "synthese.md").read_text().strip() == MARK
+    assert scan([tmp_path / "reports", junit]) == {}
