@@ -435,13 +435,13 @@ def test_a_private_key_or_a_secret_value_in_the_results_stops_the_run_and_is_rem
             str(tmp_path / "test_fuite.py"),
         ],
         cwd=tmp_path,
-        env=_env(PYTHONPATH=str(ROOT), SAS_P12_PASSWORD="correct-horse-battery"),
+        env=_env(PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{ROOT}", SAS_P12_PASSWORD="correct-horse-battery"),
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == SECRET_LEAK_EXIT, proc.stdout + proc.stderr
-    assert "SECRET IN ALLURE RESULTS" in proc.stdout + proc.stderr
+    assert "SECRET IN THE RUN'S REPORTS" in proc.stdout + proc.stderr
     assert "correct-horse-battery" not in proc.stdout + proc.stderr
     remaining = sorted(p.name for p in results.iterdir())
     assert "cle-attachment.txt" not in remaining and "mdp-attachment.json" not in remaining

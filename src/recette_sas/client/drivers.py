@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from recette_sas import _proc as processes
 from recette_sas.client._process import (
     _one_line,
     _Output,
@@ -307,6 +308,7 @@ class CommandDriver:
                 env=command_environment(),
                 start_new_session=True,  # its own process group: a stop ends the whole of it
             )
+            processes.register_group(process.pid)  # a SIGKILLed run's group is stopped by the next
         except OSError as exc:
             return DriverRun(
                 self.label,
@@ -342,6 +344,7 @@ class CommandDriver:
         finally:
             if process.poll() is None:
                 _stop_group(process)
+            processes.release_group(process.pid)  # what the command left running in its group
             head, tail = output.texts()
         code = process.returncode
         note = "; stopped after delivering its requests" if stopped else ""

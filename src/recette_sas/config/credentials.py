@@ -3,18 +3,26 @@
 The password of a PKCS#12 file or of an encrypted PEM key is read from the environment variable whose
 name the configuration gives (``password_env``), never from a command line or a file. The private key
 is written once, mode 0600, into a private temporary directory that the caller owns and removes; it is
-never printed, logged or attached.
+never printed, logged or attached. That directory carries a marker naming this run (pid and start
+time): Ctrl-C and SIGTERM unwind into its removal, and a directory a SIGKILL left behind is removed by
+the next run once the marker proves its run is gone (``recette_sas._proc``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import json
+import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from recette_sas._proc import marker_is_orphan, owner_marker
 from recette_sas.config.loader import CertificateFiles, EditorConfig
 from recette_sas.identity import Identity, certificate_pem
 from recette_sas.pki.credential_files import CredentialError, Labels, load_credentials
@@ -62,14 +70,31 @@ def load_credential(files: CertificateFiles, *, where: str) -> Credential:
     return Credential(leaf=loaded.leaf, chain=loaded.chain, key=loaded.key, source=loaded.source)
 
 
+def _check_validity(credential: Credential, *, where: str, now: dt.datetime) -> None:
+    leaf = credential.leaf
+    if leaf.not_valid_after_utc <= now:
+        raise CredentialError(
+            f"{where}: the certificate expired on {leaf.not_valid_after_utc:%Y-%m-%d %H:%M} UTC "
+            "(every scenario presenting it would be refused for that, not for what it checks)"
+        )
+    if leaf.not_valid_before_utc > now:
+        raise CredentialError(
+            f"{where}: the certificate is not valid before {leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
+        )
+
+
 def validate_credentials(config: EditorConfig) -> None:
-    """Open every certificate the file names (password, key match), so a mistake stops the run at once."""
+    """Open every certificate the file names (password, key match, inside its validity period, in any
+    trust mode), so a mistake stops the run at once."""
+    now = dt.datetime.now(dt.UTC)
     for env in config.environments.values():
         where = f"{config.path}: environments.{env.key}"
         if env.certificate is not None:
-            load_credential(env.certificate, where=f"{where}.certificate")
+            cred = load_credential(env.certificate, where=f"{where}.certificate")
+            _check_validity(cred, where=f"{where}.certificate", now=now)
         for name, files in env.extra_certificates.items():
-            load_credential(files, where=f"{where}.extra_certificates.{name}")
+            cred = load_credential(files, where=f"{where}.extra_certificates.{name}")
+            _check_validity(cred, where=f"{where}.extra_certificates.{name}", now=now)
 
 
 def write_identity(
@@ -85,6 +110,31 @@ def write_identity(
     return Identity(label=label, leaf=credential.leaf, chain=chain, certfile=certfile, keyfile=keyfile)
 
 
-def private_directory() -> tempfile.TemporaryDirectory[str]:
-    """A mode-0700 temporary directory, removed when the context ends."""
-    return tempfile.TemporaryDirectory(prefix="recette-sas-secrets-")
+SECRETS_PREFIX = "recette-sas-secrets-"
+MARKER = ".owner.json"
+
+
+def sweep_secret_directories(parent: Path | None = None) -> list[Path]:
+    """Remove the secret directories of runs that are provably dead (a SIGKILL left them behind)."""
+    removed: list[Path] = []
+    for folder in Path(parent or tempfile.gettempdir()).glob(f"{SECRETS_PREFIX}*"):
+        with contextlib.suppress(OSError, ValueError):
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            if marker_is_orphan(json.loads((folder / MARKER).read_text())):
+                shutil.rmtree(folder)
+                removed.append(folder)
+    return removed
+
+
+@contextlib.contextmanager
+def private_directory() -> Iterator[str]:
+    """A mode-0700 temporary directory marked as this run's, removed when the context ends; the ones
+    killed runs left are swept first."""
+    sweep_secret_directories()
+    folder = tempfile.mkdtemp(prefix=SECRETS_PREFIX)
+    try:
+        (Path(folder) / MARKER).write_text(json.dumps(owner_marker()))
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recette_sas.config.addresses import parse_bind, responder_url_problem
 from recette_sas.environments import (
     ENVIRONMENT_KEYS,
     Mapping,
@@ -394,12 +395,15 @@ def load_config(path: Path) -> EditorConfig:
     if pki_table is not None:
         pki_table.unknown_keys({"responder_url", "responder_bind", "export_dir"})
         responder = pki_table.string("responder_url")
-        if responder is not None and not responder.startswith("http://"):
-            raise pki_table.fail("responder_url", "must be an http:// URL (OCSP and CRLs are plain HTTP)")
+        if responder is not None and (problem := responder_url_problem(responder)):
+            raise pki_table.fail("responder_url", problem)
+        bind = pki_table.string("responder_bind")
+        if bind is not None and isinstance(parsed := parse_bind(bind), str):
+            raise pki_table.fail("responder_bind", parsed)
         export = pki_table.string("export_dir")
         pki = PkiSettings(
             responder_url=responder.rstrip("/") if responder else None,
-            responder_bind=pki_table.string("responder_bind"),
+            responder_bind=bind,
             export_dir=(path.parent / export) if export else None,
         )
     igc_dir = reader.string("igc_ca_dir")

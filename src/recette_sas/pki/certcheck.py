@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
 from recette_sas.environments import Hierarchy, get_environment
@@ -193,21 +194,35 @@ def check(
 # -- reading files -------------------------------------------------------------------------------------
 
 
-def load_ca_dir(directory: Path) -> tuple[x509.Certificate, ...]:
+def load_ca_dir(directory: Path, *, pinned: bool = True) -> tuple[x509.Certificate, ...]:
     """Every certificate in ``directory`` (``*.pem``, ``*.cer``, ``*.crt``, ``*.der``, PEM or DER).
 
     Files holding no certificate (a key, a CRL) are passed over; a directory with no certificate at
-    all is an error.
+    all is an error. With ``pinned`` (``cert check``), a certificate carrying an IGC Santé CA's name
+    must be that CA's pinned certificate (SHA-256 in ``pki/igc.py``), as the run requires of the
+    cache and of downloads: a folder of other CAs under the IGC names proves nothing. ``pinned=False``
+    is for the embedded run's look-alike chain only.
     """
+    from recette_sas.pki.igc import IGC_CAS
+
     if not directory.is_dir():
         raise CredentialError(f"--igc-ca-dir {directory}: not a directory")
     found: list[x509.Certificate] = []
     for path in sorted(directory.iterdir()):
         if path.suffix.lower() in (".pem", ".cer", ".crt", ".der") and path.is_file():
             try:
-                found.extend(certificates_in(read_file(path, str(path)), str(path)))
+                certs = certificates_in(read_file(path, str(path)), str(path))
             except CredentialError:
                 continue
+            for cert in certs if pinned else ():
+                fingerprint = cert.fingerprint(hashes.SHA256()).hex()
+                for ca in IGC_CAS:
+                    if cert.subject.rfc4514_string() == ca.subject and fingerprint != ca.sha256:
+                        raise CredentialError(
+                            f"--igc-ca-dir {path}: carries {ca.name}'s name but is not its pinned "
+                            f"certificate (SHA-256 {fingerprint}, expected {ca.sha256})"
+                        )
+            found.extend(certs)
     if not found:
         raise CredentialError(f"--igc-ca-dir {directory}: no certificate file (*.pem, *.cer, *.crt, *.der)")
     return tuple(found)

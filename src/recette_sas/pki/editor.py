@@ -12,7 +12,7 @@ Layout (next to the PKI cache, ``pki.root / "editor"``)::
     keys/                       editor and server keys (mode 0600), generated once
     <profile>/<env>/<variant>/  leaf.pem, chain.pem, fullchain.pem, key.pem (0600)
 
-``<profile>`` hashes the responder URL and the PKI material's creation time, so a rebuilt PKI or
+``<profile>`` hashes the responder URL and the PKI material's generation id, so a rebuilt PKI or
 another publisher gets fresh leaves. A set older than a day is re-issued (cheap: one signature per
 leaf), which keeps the "expires within 30 days" variant inside its window.
 """
@@ -101,9 +101,8 @@ class EditorPki:
     def __init__(self, pki: Pki) -> None:
         self.pki = pki
         self.root = pki.root / "editor"
-        material = json.loads((pki.root / "material" / "material.json").read_text())
         profile = hashlib.sha256(
-            f"{FORMAT_VERSION}|{pki.responder_url}|{material['created']}".encode()
+            f"{FORMAT_VERSION}|{pki.responder_url}|{pki.generation}".encode()
         ).hexdigest()[:16]
         self.issued_dir = self.root / profile
         _prune(self.root, keep=self.issued_dir)

@@ -235,17 +235,23 @@ class Publisher:
 
     ``Publisher(port=DEFAULT_PORT)`` binds at once, falling back to an ephemeral port when the
     default one is taken (another run, a nested test session); ``url`` is final from then on.
-    With ``advertised`` (a staging server was configured with that address) there is no fallback:
-    answering elsewhere than advertised would make the server's OCSP checks fail for everyone.
+    With ``advertised`` (a staging server was configured with that address) or ``fallback=False`` (the
+    editor fixed the port) there is no fallback: answering elsewhere than advertised would make the
+    server's OCSP checks fail for everyone. A run's default is port 0 (``fixtures/pki.py``).
     """
 
     def __init__(
-        self, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, advertised: str | None = None
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        advertised: str | None = None,
+        fallback: bool = True,
     ) -> None:
         try:
             self._httpd = _Server((host, port), _Handler)
         except OSError as exc:
-            if exc.errno != errno.EADDRINUSE or port == 0 or advertised is not None:
+            if exc.errno != errno.EADDRINUSE or port == 0 or advertised is not None or not fallback:
                 raise
             self._httpd = _Server((host, 0), _Handler)
         self._httpd.requests_seen = []

@@ -12,21 +12,23 @@ Layout on disk (``cache_dir``)::
     material/          keys (mode 0600) and CA certificates: expensive (RSA-4096), kept until near expiry
     issued/<profile>/  leaves, chains and CRLs for one responder URL: cheap, re-issued when the URL changes
 
-Building happens in a temporary folder renamed into place, so an interrupted build leaves nothing
-half-written. What is built (the CA specs, the leaf keys, the one-defect catalogue) is described in
+Building happens under the cache's lock, in a temporary folder renamed into place, so concurrent runs
+build one CA generation and an interrupted build leaves nothing half-written; every load checks each
+file against its manifest and each leaf and CRL against the cached CA keys (``pki/cache_guard.py``). What is built (the CA specs, the leaf keys, the one-defect catalogue) is described in
 ``pki/catalogue.py``; the leaf profile every leaf is issued with lives in ``pki/profile.py``.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from recette_sas.environments import ENVIRONMENT_KEYS, Hierarchy, UsageError, get_environment
 from recette_sas.identity import Identity, certificate_pem, signed_by
+from recette_sas.pki.cache_guard import (
+    CacheCorrupt,
+    cache_lock,
+    files_digest,
+    read_manifest,
+    sweep_work_dirs,
+    terminating_pool,
+    verify_issued,
+    verify_material,
+)
 from recette_sas.pki.catalogue import (
     ALL_CAS,
     FLAWED,
@@ -75,17 +87,16 @@ def _keygen_pem(bits: int) -> bytes:
 
 def _generate_keys(sizes: dict[str, int]) -> dict[str, bytes]:
     """RSA keys as PEM. The RSA-4096 ones (most of a cold build, with a wide spread) are generated in
-    worker processes, one per core, while this process makes the small ones."""
+    worker processes, one per core, while this process makes the small ones. An interruption (Ctrl-C,
+    SIGTERM) terminates the workers at once rather than letting them finish the queue."""
     big = [name for name, bits in sizes.items() if bits >= 4096]
     workers = min(len(big), os.cpu_count() or 1)
     if workers < 2:
         return {name: _keygen_pem(bits) for name, bits in sizes.items()}
-    # spawn, not fork: forking a process that runs threads (a test session) is unsafe.
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {name: pool.submit(_keygen_pem, sizes[name]) for name in big}
-        pems = {name: _keygen_pem(bits) for name, bits in sizes.items() if name not in futures}
-        pems.update({name: future.result(timeout=300) for name, future in futures.items()})
+    with terminating_pool(workers) as pool:
+        pending = {name: pool.apply_async(_keygen_pem, (sizes[name],)) for name in big}
+        pems = {name: _keygen_pem(bits) for name, bits in sizes.items() if name not in pending}
+        pems.update({name: result.get(timeout=300) for name, result in pending.items()})
     return {name: pems[name] for name in sizes}
 
 
@@ -142,9 +153,13 @@ def _build_material(work: Path, now: dt.datetime) -> None:
             )
         certs[spec.name] = builder.sign(issuer_key, hashes.SHA256())
         (certs_dir / f"{spec.name}.pem").write_bytes(certificate_pem(certs[spec.name]))
-    (work / "material.json").write_text(
-        json.dumps({"profile_version": PROFILE_VERSION, "created": now.isoformat()}, indent=2)
-    )
+    meta = {
+        "profile_version": PROFILE_VERSION,
+        "created": now.isoformat(),
+        "generation": uuid.uuid4().hex,
+        "files": files_digest(work),
+    }
+    (work / "material.json").write_text(json.dumps(meta, indent=2))
 
 
 class Pki:
@@ -155,15 +170,14 @@ class Pki:
     """
 
     def __init__(self, root: Path, issued: Path, responder_url: str) -> None:
+        """Load a built cache, checking that it is whole and one generation (``CacheCorrupt`` if not)."""
         self.root = root
         self.issued_dir = issued
         self.responder_url = responder_url
-        self._certs: dict[str, x509.Certificate] = {}
-        self._keys: dict[str, rsa.RSAPrivateKey] = {}
         self._identities: dict[tuple[str, Defect, bool], Identity] = {}
-        for path in sorted((root / "material" / "ca").glob("*.pem")):
-            self._certs[path.name[: -len(".pem")]] = x509.load_pem_x509_certificate(path.read_bytes())
-        manifest = json.loads((issued / "issued.json").read_text())
+        self.notices: list[str] = []
+        self.generation, self._certs, self._keys = verify_material(root / "material")
+        manifest = verify_issued(issued, self._certs, self.generation)
         self.created = dt.datetime.fromisoformat(manifest["created"])
         self._revoked: dict[str, dict[int, dt.datetime]] = {
             ca: {int(s, 16): dt.datetime.fromisoformat(t) for s, t in entries.items()}
@@ -174,6 +188,7 @@ class Pki:
         }
         self.crl_next_update = dt.datetime.fromisoformat(manifest["crl_next_update"])
         self._later: dict[str, dict[int, dt.datetime]] = {}  # revoked after the build (pki/sentinel.py)
+        self._known = {ca: {int(s, 16) for s in v} for ca, v in manifest["issued"].items()}
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
@@ -183,21 +198,42 @@ class Pki:
         *,
         responder_url: str,
         horizon: dt.timedelta = DEFAULT_HORIZON,
+        notify: Callable[[str], None] | None = None,
     ) -> Pki:
-        """The PKI for ``responder_url``, reusing what the cache holds while it stays valid over ``horizon``."""
+        """The PKI for ``responder_url``, reusing what the cache holds while it stays valid over ``horizon``.
+
+        Runs sharing a cache take turns (a lock on the cache folder), so two cold runs never build two
+        CA generations. A cache found corrupt or inconsistent is rebuilt, and ``notify`` (default: one
+        line on stderr) says which file was wrong; if the rebuilt cache still fails its check, a
+        one-line ``UsageError`` names the file.
+        """
         cache_dir = Path(cache_dir)
+        say = notify or _stderr_line
         _ensure_writable(cache_dir)
-        now = _now()
-        material = cache_dir / "material"
-        if not _material_fresh(material, now, horizon):
-            _replace_dir(material, lambda work: _build_material(work, now))
-        profile = hashlib.sha256(f"{PROFILE_VERSION}|{responder_url}".encode()).hexdigest()[:16]
-        issued = cache_dir / "issued" / profile
-        if not _issued_fresh(issued, material, now, horizon):
-            issued.parent.mkdir(parents=True, exist_ok=True)
-            _replace_dir(issued, lambda work: _issue_all(work, material, responder_url, now))
-        _prune_issued(cache_dir / "issued", keep=issued)
-        return cls(cache_dir, issued, responder_url)
+        notices: list[str] = []
+        with cache_lock(cache_dir):
+            sweep_work_dirs(cache_dir)
+            profile = hashlib.sha256(f"{PROFILE_VERSION}|{responder_url}".encode()).hexdigest()[:16]
+            issued = cache_dir / "issued" / profile
+            for attempt in range(2):
+                try:
+                    _build_stale(cache_dir, issued, responder_url, horizon)
+                    loaded = cls(cache_dir, issued, responder_url)
+                except CacheCorrupt as exc:
+                    if attempt:
+                        raise UsageError(
+                            f"PKI cache {exc.path}: {exc.problem}, even after rebuilding"
+                        ) from None
+                    notices.append(f"recette-sas: PKI cache {exc.path}: {exc.problem}; rebuilding it")
+                    say(notices[-1])
+                    shutil.rmtree(issued, ignore_errors=True)
+                    if exc.path.is_relative_to(cache_dir / "material"):
+                        shutil.rmtree(cache_dir / "material", ignore_errors=True)
+                    continue
+                _prune_issued(cache_dir / "issued", keep=issued)
+                loaded.notices = notices
+                return loaded
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- queries ------------------------------------------------------------------------------
     def ca_names(self) -> tuple[str, ...]:
@@ -207,9 +243,8 @@ class Pki:
         return self._certs[name]
 
     def ca_key(self, name: str) -> rsa.RSAPrivateKey:
-        """A CA's private key: for the suite's own OCSP responder only."""
-        if name not in self._keys:
-            self._keys[name] = _load_key(self.root / "material" / "keys" / f"{name}.key.pem")
+        """A CA's private key: for the suite's own OCSP responder only (loaded and checked with the cache,
+        so a later rebuild of the cache by another run cannot change it under this one)."""
         return self._keys[name]
 
     def hierarchy(self, h: Hierarchy) -> tuple[x509.Certificate, x509.Certificate]:
@@ -283,9 +318,6 @@ class Pki:
         return "unknown", None
 
     def _known_serials(self) -> dict[str, set[int]]:
-        if not hasattr(self, "_known"):
-            manifest = json.loads((self.issued_dir / "issued.json").read_text())
-            self._known = {ca: {int(s, 16) for s in v} for ca, v in manifest["issued"].items()}
         return self._known
 
     def fingerprints(self) -> dict[str, str]:
@@ -316,6 +348,21 @@ def _with_entries(
     for extension in crl.extensions:
         builder = builder.add_extension(extension.value, critical=extension.critical)
     return builder.sign(key, hashes.SHA256())
+
+
+def _build_stale(cache_dir: Path, issued: Path, responder_url: str, horizon: dt.timedelta) -> None:
+    """Build the material and the issued set for ``responder_url`` where absent or too old."""
+    now = _now()
+    material = cache_dir / "material"
+    if not _material_fresh(material, now, horizon):
+        _replace_dir(material, lambda work: _build_material(work, now))
+    if not _issued_fresh(issued, material, now, horizon):
+        issued.parent.mkdir(parents=True, exist_ok=True)
+        _replace_dir(issued, lambda work: _issue_all(work, material, responder_url, now))
+
+
+def _stderr_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _ensure_writable(cache_dir: Path) -> None:
@@ -354,32 +401,36 @@ def _ca_validity(flaw: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]
 
 
 def _material_fresh(material: Path, now: dt.datetime, horizon: dt.timedelta) -> bool:
-    try:
-        meta = json.loads((material / "material.json").read_text())
-        if meta.get("profile_version") != PROFILE_VERSION:
-            return False
-        for spec in ALL_CAS:
-            cert = x509.load_pem_x509_certificate((material / "ca" / f"{spec.name}.pem").read_bytes())
-            if spec.flaw == "expiree":
-                continue  # expired it stays
-            if spec.flaw == "pas-encore-valide":
-                if cert.not_valid_before_utc < now + horizon + LEAF_VALIDITY:
-                    return False  # about to become valid: it would lose its one defect
-                continue
-            if cert.not_valid_after_utc < now + horizon + LEAF_VALIDITY:
-                return False
-            if not (material / "keys" / f"{spec.name}.key.pem").is_file():
-                return False
-        return all((material / "keys" / f"{k}.key.pem").is_file() for k in LEAF_KEYS)
-    except (OSError, ValueError, KeyError):
+    """True if the material is whole, of this profile, and valid over ``horizon`` (the flawed test CAs
+    keep their one defect over it: the expired one stays expired, the not-yet-valid one stays so);
+    ``CacheCorrupt`` if a file of it changed since it was built."""
+    meta = read_manifest(material / "material.json")
+    if meta is None or meta.get("profile_version") != PROFILE_VERSION or "generation" not in meta:
         return False
+    certs = verify_material(material)[1]
+    for spec in ALL_CAS:
+        cert = certs.get(spec.name)
+        if cert is None:
+            return False
+        if spec.flaw == "expiree":
+            continue
+        if spec.flaw == "pas-encore-valide":
+            if cert.not_valid_before_utc < now + horizon + LEAF_VALIDITY:
+                return False  # about to become valid: it would lose its one defect
+            continue
+        if cert.not_valid_after_utc < now + horizon + LEAF_VALIDITY:
+            return False
+    return all(f"keys/{k}.key.pem" in meta["files"] for k in LEAF_KEYS)
 
 
 def _issued_fresh(issued: Path, material: Path, now: dt.datetime, horizon: dt.timedelta) -> bool:
+    """True if the issued set belongs to the current material generation and stays valid over ``horizon``."""
+    meta = read_manifest(issued / "issued.json")
+    material_meta = read_manifest(material / "material.json")
+    if meta is None or material_meta is None:
+        return False
     try:
-        meta = json.loads((issued / "issued.json").read_text())
-        material_meta = json.loads((material / "material.json").read_text())
-        if meta.get("material_created") != material_meta["created"]:
+        if meta.get("generation") != material_meta["generation"] or "files" not in meta:
             return False
         if meta.get("defects") != [d.value for d in Defect]:
             return False  # the catalogue grew (or changed) since this set was issued
@@ -388,8 +439,8 @@ def _issued_fresh(issued: Path, material: Path, now: dt.datetime, horizon: dt.ti
         if dt.datetime.fromisoformat(meta["leaf_not_after"]) < now + horizon:
             return False
         return dt.datetime.fromisoformat(meta["not_yet_valid_from"]) >= now + horizon
-    except (OSError, ValueError, KeyError):
-        return False
+    except (KeyError, TypeError, ValueError):
+        raise CacheCorrupt(issued / "issued.json", "manifest lacks its dates") from None
 
 
 def _prune_issued(issued_root: Path, *, keep: Path, most: int = 6, idle: float = 86400.0) -> None:
@@ -424,6 +475,7 @@ def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime)
 
     base = responder_url.rstrip("/")
     issued: dict[str, set[int]] = {}
+    issuers: dict[str, str] = {}
     revoked: dict[str, dict[int, dt.datetime]] = {}
     in_crl: dict[str, set[int]] = {}
     leaves_dir = work / "leaves"
@@ -449,6 +501,7 @@ def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime)
                     in_crl.setdefault(plan.issuer, set()).add(cert.serial_number)
             folder = leaves_dir / env_key / defect.value
             folder.mkdir(parents=True)
+            issuers[f"{env_key}/{defect.value}"] = plan.issuer
             chain = b"".join(certificate_pem(certs_for_chain[n]) for n in plan.chain)
             leaf_pem = certificate_pem(cert)
             (folder / "leaf.pem").write_bytes(leaf_pem)
@@ -479,13 +532,17 @@ def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime)
             )
         crl = builder.sign(key(spec.name), hashes.SHA256())
         (crl_dir / f"{spec.name}.crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    material_meta = json.loads((material / "material.json").read_text())
     (work / "issued.json").write_text(
         json.dumps(
             {
                 "profile_version": PROFILE_VERSION,
                 "responder_url": responder_url,
                 "created": now.isoformat(),
-                "material_created": json.loads((material / "material.json").read_text())["created"],
+                "material_created": material_meta["created"],
+                "generation": material_meta["generation"],
+                "issuers": issuers,
+                "files": files_digest(work),
                 "crl_next_update": next_update.isoformat(),
                 "leaf_not_after": (now + LEAF_VALIDITY).isoformat(),
                 "not_yet_valid_from": latest_not_yet_valid.isoformat(),
