@@ -20,10 +20,11 @@ from fixtures.client import ClientSettings, live_identity
 from fixtures.levels import record_certificate
 from fixtures.options import Settings
 from recette_sas.client import rules as client_rules
-from recette_sas.client.drivers import ClientSession, Exchange
+from recette_sas.client.drivers import Exchange
 from recette_sas.client.presentation import MockMode
 from recette_sas.client.rules import Anchors, RevocationChecker
 from recette_sas.client.rules_configured import require_configured_certificate
+from recette_sas.client.session import ClientSession
 from recette_sas.config.credentials import Credential
 from recette_sas.environments import editor_environment_for, get_environment
 from recette_sas.identity import Identity, certificate_summary

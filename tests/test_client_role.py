@@ -30,7 +30,6 @@ from cryptography.x509.oid import NameOID
 from recette_sas.client import rules as client_rules
 from recette_sas.client.appointments import appointment_problems
 from recette_sas.client.drivers import (
-    ClientSession,
     CommandDriver,
     EmbeddedDriver,
     MockTarget,
@@ -51,6 +50,7 @@ from recette_sas.client.reference import (
     ssl_context,
 )
 from recette_sas.client.rules import Anchors, RevocationChecker
+from recette_sas.client.session import ClientSession
 from recette_sas.environments import Hierarchy, UsageError, get_environment
 from recette_sas.identity import Identity
 from recette_sas.pki import revocation

@@ -24,9 +24,6 @@ import enum
 import hashlib
 import json
 import os
-import shutil
-import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +34,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from recette_sas.environments import Hierarchy, UsageError, get_environment
 from recette_sas.identity import Identity, certificate_pem
+from recette_sas.pki.cachefs import prune_sets, replace_dir
 from recette_sas.pki.keys import key_pem, write_private
 from recette_sas.pki.profile import issue_leaf
 from recette_sas.pki.store import Pki
@@ -76,25 +74,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def _prune(root: Path, *, keep: Path, most: int = KEEP_PROFILES, idle: float = 86400.0) -> None:
-    """Keep the cache bounded as the PKI does: beyond ``most`` issued sets, drop those nobody loaded for
-    a day. ``keep`` is touched here, so a set another run is using is never removed."""
-    try:
-        if keep.is_dir():
-            os.utime(keep)
-        sets = sorted(
-            (p for p in root.iterdir() if p.is_dir() and p.name != "keys" and not p.name.startswith(".")),
-            key=lambda p: p.stat().st_mtime,
-            reverse=True,
-        )
-        cutoff = time.time() - idle
-        for old in [p for p in sets if p != keep][most - 1 :]:
-            if old.stat().st_mtime < cutoff:
-                shutil.rmtree(old, ignore_errors=True)
-    except OSError:
-        return
-
-
 class EditorPki:
     """The client-role material, issued from a loaded ``Pki`` and cached next to it."""
 
@@ -105,7 +84,7 @@ class EditorPki:
             f"{FORMAT_VERSION}|{pki.responder_url}|{pki.generation}".encode()
         ).hexdigest()[:16]
         self.issued_dir = self.root / profile
-        _prune(self.root, keep=self.issued_dir)
+        prune_sets(self.root, keep=self.issued_dir, most=KEEP_PROFILES, skip=frozenset({"keys"}))
 
     # -- keys
     def _key(self, name: str) -> rsa.RSAPrivateKey:
@@ -130,19 +109,11 @@ class EditorPki:
                 return folder
         except (OSError, ValueError, KeyError):
             pass
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{variant}-"))
-        try:
+        def issue(work: Path) -> None:
             build(work)
             (work / "issued.json").write_text(json.dumps({"issued_at": _now().isoformat()}))
-            old = folder.with_name(f".{variant}-old-{os.getpid()}")
-            if folder.exists():
-                folder.rename(old)
-            work.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+
+        replace_dir(folder, issue)
         return folder
 
     def _issue(

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from recette_sas import __version__
 from recette_sas.environments import ENVIRONMENTS, Hierarchy, Mapping, UsageError
 from recette_sas.identity import certificate_pem
+from recette_sas.pki.cachefs import replace_dir
 from recette_sas.pki.export_client import client_files, client_readme, write_client_export
 from recette_sas.pki.keys import write_private
 from recette_sas.pki.store import Pki
@@ -115,9 +113,9 @@ def export_pki(
         raise UsageError(
             f"{target}: exists and is not a recette-sas export; choose an empty or new directory"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
-    try:
+    written: dict[str, Any] = {}
+
+    def build(work: Path) -> None:
         layout = ExportLayout(work)
         for sub in ("ca", "crl", "server"):
             (work / sub).mkdir()
@@ -153,17 +151,10 @@ def export_pki(
         }
         layout.manifest.write_text(json.dumps(manifest, indent=2))
         (work / "README.md").write_text(_readme(manifest) + client_readme(manifest))
-        if target.exists():
-            old = target.with_name(f".{target.name}-old-{os.getpid()}")
-            target.rename(old)
-            work.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            work.rename(target)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return manifest
+        written.update(manifest)
+
+    replace_dir(target, build)
+    return written
 
 
 def check_export(pki: Pki, export_dir: Path, *, horizon: dt.timedelta) -> str | None:

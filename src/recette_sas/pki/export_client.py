@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from recette_sas.environments import ENVIRONMENT_KEYS, UsageError, get_environment
 from recette_sas.identity import Identity, certificate_pem
+from recette_sas.pki.cachefs import replace_dir
 from recette_sas.pki.editor import editor_subject
 from recette_sas.pki.keys import key_pem, write_private
 from recette_sas.pki.profile import issue_leaf
@@ -124,9 +124,7 @@ def client_files(pki: Pki, env_key: str) -> ClientFiles:
     profile = hashlib.sha256(pki.responder_url.encode()).hexdigest()[:12]
     folder = pki.root / "export-client" / profile / env_key
     if not _fresh(folder, issuer):
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{env_key}-"))
-        try:
+        def issue(work: Path) -> None:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             now = dt.datetime.now(dt.UTC)
             leaf = issue_leaf(
@@ -145,14 +143,8 @@ def client_files(pki: Pki, env_key: str) -> ClientFiles:
             write_private(work / "key.pem", key_pem(key))
             meta = {"issued_at": now.isoformat(), "issuer": issuer.fingerprint(hashes.SHA256()).hex()}
             (work / "issued.json").write_text(json.dumps(meta))
-            old = folder.with_name(f".{env_key}-old-{os.getpid()}")
-            if folder.exists():
-                folder.rename(old)
-            work.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+
+        replace_dir(folder, issue)
     files = ClientFiles(
         env_key=env_key,
         cert=folder / "cert.pem",

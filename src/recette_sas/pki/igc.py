@@ -39,6 +39,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 from recette_sas.environments import Hierarchy, UsageError
+from recette_sas.pki.cachefs import ensure_writable
 
 OFFICIAL_BASE = "http://igc-sante.esante.gouv.fr"
 CACHE_SUBDIR = "igc"
@@ -329,15 +330,11 @@ def _download(url: str, *, timeout: float) -> bytes:
 
 
 def _ensure_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise UsageError(
-            f"{folder}: IGC Santé cache not writable ({exc.strerror or exc}); choose another --cache "
-            f"or pass {CA_DIR_OPTION} DIR"
-        ) from None
+    ensure_writable(
+        folder,
+        what=f"{folder}: IGC Santé cache",
+        hint=f"; choose another --cache or pass {CA_DIR_OPTION} DIR",
+    )
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

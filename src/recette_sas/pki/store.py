@@ -26,17 +26,15 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from recette_sas.environments import ENVIRONMENT_KEYS, Hierarchy, UsageError, get_environment
+from recette_sas.environments import Hierarchy, UsageError, get_environment
 from recette_sas.identity import Identity, certificate_pem, signed_by
 from recette_sas.pki.cache_guard import (
     CacheCorrupt,
@@ -48,6 +46,7 @@ from recette_sas.pki.cache_guard import (
     verify_issued,
     verify_material,
 )
+from recette_sas.pki.cachefs import ensure_writable, prune_sets, replace_dir
 from recette_sas.pki.catalogue import (
     ALL_CAS,
     FLAWED,
@@ -55,30 +54,16 @@ from recette_sas.pki.catalogue import (
     LEAF_KEYS,
     LEAF_VALIDITY,
     Defect,
-    leaf_plans,
-    sign_plan,
-    signer_plan,
 )
-from recette_sas.pki.keys import key_pem, write_private
+from recette_sas.pki.issue import PROFILE_VERSION, issue_all
+from recette_sas.pki.keys import key_pem, load_rsa_key, write_private
 
-PROFILE_VERSION = 4
 DEFAULT_HORIZON = dt.timedelta(days=30)
 CA_VALIDITY = dt.timedelta(days=3650)
-CRL_VALIDITY = dt.timedelta(days=90)
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def _load_key(path: Path) -> rsa.RSAPrivateKey:
-    # Our own keys, written by _build_material: the (slow, ~120 ms per key) RSA consistency check
-    # guards against hostile keys, which these are not.
-    key = serialization.load_pem_private_key(
-        path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True
-    )
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return key
 
 
 def _keygen_pem(bits: int) -> bytes:
@@ -109,7 +94,7 @@ def _build_material(work: Path, now: dt.datetime) -> None:
     pems = _generate_keys({**{spec.name: spec.key_bits for spec in ALL_CAS}, **LEAF_KEYS})
     for name, pem in pems.items():
         write_private(keys_dir / f"{name}.key.pem", pem)
-    keys = {spec.name: _load_key(keys_dir / f"{spec.name}.key.pem") for spec in ALL_CAS}
+    keys = {spec.name: load_rsa_key(keys_dir / f"{spec.name}.key.pem") for spec in ALL_CAS}
     certs: dict[str, x509.Certificate] = {}
     for spec in ALL_CAS:  # roots come before the intermediates they sign
         key = keys[spec.name]
@@ -230,7 +215,7 @@ class Pki:
                     if exc.path.is_relative_to(cache_dir / "material"):
                         shutil.rmtree(cache_dir / "material", ignore_errors=True)
                     continue
-                _prune_issued(cache_dir / "issued", keep=issued)
+                prune_sets(cache_dir / "issued", keep=issued)
                 loaded.notices = notices
                 return loaded
         raise AssertionError("unreachable")  # pragma: no cover
@@ -355,10 +340,10 @@ def _build_stale(cache_dir: Path, issued: Path, responder_url: str, horizon: dt.
     now = _now()
     material = cache_dir / "material"
     if not _material_fresh(material, now, horizon):
-        _replace_dir(material, lambda work: _build_material(work, now))
+        replace_dir(material, lambda work: _build_material(work, now))
     if not _issued_fresh(issued, material, now, horizon):
         issued.parent.mkdir(parents=True, exist_ok=True)
-        _replace_dir(issued, lambda work: _issue_all(work, material, responder_url, now))
+        replace_dir(issued, lambda work: issue_all(work, material, responder_url, now))
 
 
 def _stderr_line(line: str) -> None:
@@ -366,28 +351,7 @@ def _stderr_line(line: str) -> None:
 
 
 def _ensure_writable(cache_dir: Path) -> None:
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=cache_dir, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise UsageError(f"PKI cache directory {cache_dir}: not writable ({exc.strerror or exc})") from None
-
-
-def _replace_dir(target: Path, build: Any) -> None:
-    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
-    try:
-        build(work)
-        if target.exists():
-            old = target.with_name(f".{target.name}-old-{os.getpid()}")
-            target.rename(old)
-            work.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            work.rename(target)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    ensure_writable(cache_dir, what=f"PKI cache directory {cache_dir}:")
 
 
 def _ca_validity(flaw: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -441,121 +405,6 @@ def _issued_fresh(issued: Path, material: Path, now: dt.datetime, horizon: dt.ti
         return dt.datetime.fromisoformat(meta["not_yet_valid_from"]) >= now + horizon
     except (KeyError, TypeError, ValueError):
         raise CacheCorrupt(issued / "issued.json", "manifest lacks its dates") from None
-
-
-def _prune_issued(issued_root: Path, *, keep: Path, most: int = 6, idle: float = 86400.0) -> None:
-    """Keep the cache bounded: beyond ``most`` issued sets (one per responder URL), drop those nobody
-    loaded for a day. A set in use by another run was touched when it loaded, so it is never removed."""
-    import time
-
-    os.utime(keep)
-    sets = sorted(
-        (p for p in issued_root.iterdir() if p.is_dir() and not p.name.startswith(".")),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    cutoff = time.time() - idle
-    for old in [p for p in sets if p != keep][most - 1 :]:
-        if old.stat().st_mtime < cutoff:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _issue_all(work: Path, material: Path, responder_url: str, now: dt.datetime) -> None:
-    """Issue every leaf of the catalogue and the CRLs, for one responder URL."""
-    certs = {
-        p.name[: -len(".pem")]: x509.load_pem_x509_certificate(p.read_bytes())
-        for p in (material / "ca").glob("*.pem")
-    }
-    keys: dict[str, rsa.RSAPrivateKey] = {}
-
-    def key(name: str) -> rsa.RSAPrivateKey:
-        if name not in keys:
-            keys[name] = _load_key(material / "keys" / f"{name}.key.pem")
-        return keys[name]
-
-    base = responder_url.rstrip("/")
-    issued: dict[str, set[int]] = {}
-    issuers: dict[str, str] = {}
-    revoked: dict[str, dict[int, dt.datetime]] = {}
-    in_crl: dict[str, set[int]] = {}
-    leaves_dir = work / "leaves"
-    latest_not_yet_valid = now + dt.timedelta(days=5 * 365)
-    for h in Hierarchy:  # the one revoked CA of each hierarchy, in its root's CRL
-        revoked_ca = FLAWED[h]["revoquee"]
-        serial = certs[revoked_ca.name].serial_number
-        assert revoked_ca.issuer is not None
-        revoked.setdefault(revoked_ca.issuer, {})[serial] = now - dt.timedelta(hours=1)
-        in_crl.setdefault(revoked_ca.issuer, set()).add(serial)
-    for env_key in ENVIRONMENT_KEYS:
-        signer_leaf = signer_plan(env_key, now)
-        signer = sign_plan(signer_leaf, certs, key, base)
-        issued.setdefault(signer_leaf.issuer, set()).add(signer.serial_number)
-        certs_for_chain = {**certs, "leaf-signer": signer}
-        for defect, plan in leaf_plans(env_key, now).items():
-            cert = sign_plan(plan, certs_for_chain, key, base)
-            if plan.issuer in certs:
-                issued.setdefault(plan.issuer, set()).add(cert.serial_number)
-            if defect in (Defect.REVOQUE, Defect.REVOQUE_OCSP):
-                revoked.setdefault(plan.issuer, {})[cert.serial_number] = now - dt.timedelta(hours=1)
-                if defect is Defect.REVOQUE:
-                    in_crl.setdefault(plan.issuer, set()).add(cert.serial_number)
-            folder = leaves_dir / env_key / defect.value
-            folder.mkdir(parents=True)
-            issuers[f"{env_key}/{defect.value}"] = plan.issuer
-            chain = b"".join(certificate_pem(certs_for_chain[n]) for n in plan.chain)
-            leaf_pem = certificate_pem(cert)
-            (folder / "leaf.pem").write_bytes(leaf_pem)
-            (folder / "chain.pem").write_bytes(chain)
-            (folder / "fullchain.pem").write_bytes(leaf_pem + chain)
-            write_private(folder / "key.pem", key_pem(key(plan.key)))
-    crl_dir = work / "crl"
-    crl_dir.mkdir()
-    next_update = now + CRL_VALIDITY
-    for spec in ALL_CAS:
-        builder = (
-            x509.CertificateRevocationListBuilder()
-            .issuer_name(certs[spec.name].subject)
-            .last_update(now - dt.timedelta(minutes=5))
-            .next_update(next_update)
-            .add_extension(x509.CRLNumber(1), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(key(spec.name).public_key()),
-                critical=False,
-            )
-        )
-        for serial in sorted(in_crl.get(spec.name, set())):
-            builder = builder.add_revoked_certificate(
-                x509.RevokedCertificateBuilder()
-                .serial_number(serial)
-                .revocation_date(revoked[spec.name][serial])
-                .build()
-            )
-        crl = builder.sign(key(spec.name), hashes.SHA256())
-        (crl_dir / f"{spec.name}.crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
-    material_meta = json.loads((material / "material.json").read_text())
-    (work / "issued.json").write_text(
-        json.dumps(
-            {
-                "profile_version": PROFILE_VERSION,
-                "responder_url": responder_url,
-                "created": now.isoformat(),
-                "material_created": material_meta["created"],
-                "generation": material_meta["generation"],
-                "issuers": issuers,
-                "files": files_digest(work),
-                "crl_next_update": next_update.isoformat(),
-                "leaf_not_after": (now + LEAF_VALIDITY).isoformat(),
-                "not_yet_valid_from": latest_not_yet_valid.isoformat(),
-                "defects": [d.value for d in Defect],
-                "issued": {ca: sorted(format(s, "x") for s in v) for ca, v in issued.items()},
-                "revoked": {
-                    ca: {format(s, "x"): t.isoformat() for s, t in v.items()} for ca, v in revoked.items()
-                },
-                "in_crl": {ca: sorted(format(s, "x") for s in v) for ca, v in in_crl.items()},
-            },
-            indent=2,
-        )
-    )
 
 
 def issuer_name_for(pki: Pki, cert: x509.Certificate) -> str | None:
