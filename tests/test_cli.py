@@ -209,3 +209,22 @@ def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     help_, add_arguments, _ = COMMANDS[("igc", "fetch")]
     monkeypatch.setitem(COMMANDS, ("igc", "fetch"), (help_, add_arguments, interrupted))
     assert main(["igc", "fetch"]) == 130
+
+
+def test_a_port_in_use_names_the_option_not_the_file_system() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "recette_sas.cli", "serve-upstream", "--port", str(port), "--max-seconds", "1"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 4
+    assert proc.stderr.strip().splitlines() == [
+        f"recette-sas serve-upstream: --host/--port: cannot listen on 127.0.0.1:{port} (Address already in use)"
+    ]

@@ -508,7 +508,8 @@ def test_ci_templates_run_nightly_on_preproduction_keep_history_and_keep_secrets
         assert "RECETTE_SAS_P12_PASSWORD" not in commands and "secrets." not in commands
         assert "base64 -d" in commands and "rm -rf .secrets" in commands
     job = gitlab["recette-preproduction"]
-    assert job["cache"][0]["paths"] == ["reports/history.jsonl"] and job["cache"][0]["when"] == "always"
+    assert job["cache"][0]["paths"] == ["reports/history.jsonl", "reports/crl-sentinel.json"]
+    assert job["cache"][0]["when"] == "always"
     assert job["artifacts"]["when"] == "always" and gitlab["pages"]["rules"] == [{"when": "always"}]
     steps = github["jobs"]["recette"]["steps"]
     uses = [s.get("uses", "").split("@")[0] for s in steps]

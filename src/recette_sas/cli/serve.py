@@ -10,6 +10,7 @@ prints in one line, exit ``ExitCode.USAGE`` (4).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import threading
 import types
@@ -88,14 +89,19 @@ def run_reference(args: argparse.Namespace) -> int:
         allowed_subjects=accepted_subjects(args.env, mapping), trusted_cas=cas, crls=hierarchy_crls
     )
     stop = _stop_on_signals()
-    with ReferenceServer(
-        policy,
-        host=args.host,
-        port=args.port,
-        server_cert=leaf,
-        server_ca=_StaticCa(ca_pem),  # type: ignore[arg-type]
-        server_name=args.server_name,
-    ) as server:
+    try:
+        server = ReferenceServer(
+            policy,
+            host=args.host,
+            port=args.port,
+            server_cert=leaf,
+            server_ca=_StaticCa(ca_pem),  # type: ignore[arg-type]
+            server_name=args.server_name,
+        ).start()
+    except OSError as exc:
+        raise OptionError(_cannot_listen(args, exc)) from None
+    with contextlib.ExitStack() as stack:  # started above: a port in use is one line naming --port
+        stack.callback(server.stop)
         line = f"{server.base_url} {server.port}"
         if args.ready_file:
             tmp = Path(args.ready_file + ".tmp")
@@ -104,6 +110,10 @@ def run_reference(args: argparse.Namespace) -> int:
         print(f"serveur de référence ({args.env}, {h.value}) : {line}", flush=True)
         stop.wait(args.max_seconds if args.max_seconds > 0 else None)
     return ExitCode.CONFORME
+
+
+def _cannot_listen(args: argparse.Namespace, exc: OSError) -> str:
+    return f"--host/--port: cannot listen on {args.host}:{args.port} ({exc.strerror or exc})"
 
 
 def add_upstream_arguments(parser: argparse.ArgumentParser) -> None:
@@ -121,7 +131,11 @@ def run_upstream(args: argparse.Namespace) -> int:
     from recette_sas.terminators.upstream import Upstream
 
     stop = _stop_on_signals()
-    with Upstream(host=args.host, port=args.port) as upstream:
+    try:
+        upstream = Upstream(host=args.host, port=args.port).start()
+    except OSError as exc:
+        raise OptionError(_cannot_listen(args, exc)) from None
+    with contextlib.closing(upstream):
         print(
             f"application de référence en HTTP sur {upstream.address} (identité attendue du terminateur dans "
             "X-SSL-Client-S-DN)",
