@@ -424,7 +424,18 @@ class _Chain:
                               self.root_key, now)
         self.ca_dir = folder / "igc"
         self.ca_dir.mkdir()
-        for name, cert in (("ACR-EL-TEST", self.root), ("ACI-EL-ORG-TEST", self.inter)):
+        # --igc-ca-dir holds the four IGC CAs: the production pair is an independent stand-in too.
+        prod_root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        prod_inter_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        prod = Hierarchy.PRODUCTION
+        prod_root = self._ca(root_dn(prod), root_dn(prod), prod_root_key, prod_root_key, now)
+        prod_inter = self._ca(intermediate_dn(prod), root_dn(prod), prod_inter_key, prod_root_key, now)
+        for name, cert in (
+            ("ACR-EL-TEST", self.root),
+            ("ACI-EL-ORG-TEST", self.inter),
+            ("ACR-EL", prod_root),
+            ("ACI-EL-ORG", prod_inter),
+        ):
             (self.ca_dir / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
     @staticmethod

@@ -274,8 +274,9 @@ server_ca = "{export_dir / "server" / "ca.pem"}"
 """
     )
 
-    def run(*extra: str) -> dict[str, str]:
-        results = pytester.path / "out" / "allure-results"
+    def run(*extra: str, out: str) -> dict[str, str]:
+        # Each run its own reports folder: the CRL-refresh sentinel one run leaves is judged by the next.
+        results = pytester.path / out / "allure-results"
         outcome = pytester.runpytest_subprocess(
             str(ROOT / "features"),
             f"--rootdir={ROOT}",
@@ -295,8 +296,8 @@ server_ca = "{export_dir / "server" / "ca.pem"}"
         assert outcome.ret == 0, outcome.stdout.str()[-4000:]
         return {r["test"]: r["status"] for r in summary["results"]}
 
-    configured = run(f"--sas-config={config}")
-    embedded = run()
+    configured = run(f"--sas-config={config}", out="configured")
+    embedded = run(out="embedded")
     assert configured == embedded
     assert sorted(set(configured.values())) == ["passed", "skipped"]
     assert len(configured) == collected("-m", "serveur and not igc and preproduction")  # the whole matrix

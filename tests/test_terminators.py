@@ -38,6 +38,7 @@ import pytest
 from recette_sas.environments import Mapping, accepted_subjects, editor_environments
 from recette_sas.pki.export import ExportLayout
 from recette_sas.pki.store import Pki
+from recette_sas.server.flows import slot_search
 from recette_sas.terminators import expected as ex
 from recette_sas.terminators import mutants as mt
 from recette_sas.terminators import readme
@@ -574,7 +575,7 @@ def test_the_application_believes_only_the_terminator_header() -> None:
 
     subject = get_environment("preproduction").subject
     dn = subject_dn(subject)
-    slot = ("GET", "/Slot?status=free")
+    slot = ("GET", slot_search().request.path)  # SAS's real search, as SAS sends it
     with Upstream() as app:
         assert app.handle(*slot, [], b"").status == 403  # did not come through the terminator
         assert app.handle(*slot, [("X-SSL-Client-S-DN", dn)], b"").status == 200

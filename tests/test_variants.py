@@ -155,7 +155,8 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "crl-seule-souple": (set(), {REVOKED_OCSP} | CRL_FAULTS),
     # OCSP only (no CRL at TLS level: the real-chain revocation is refused by the application only,
     # which proves nothing about the chain check) and lets everyone in without an OCSP answer.
-    "ocsp-seul-souple": ({IGC_REVOKED}, OCSP_FAULTS),
+    # With no CRL at all, the intermediate revoked in the root's CRL passes too (OCSP is asked for leaves).
+    "ocsp-seul-souple": ({IGC_REVOKED, "SRV-CHAINE-VALIDE-01[intermediaire-revoque]"}, OCSP_FAULTS),
     # Its frozen CRL shows only across two runs (tests/test_crl_refresh.py); in one run it is "sans-ocsp".
     "crl-figee": (set(), {REVOKED_OCSP}),
 }

@@ -34,7 +34,7 @@ ul.findings{padding-left:1.1rem;margin:.2rem 0}ul.findings li{margin:.1rem 0}
 code{font-family:"DejaVu Sans Mono",monospace;font-size:.85em;overflow-wrap:anywhere}
 .fp{font-size:.75rem}.legend{font-size:.8rem;color:#333}
 @page{size:A4 portrait;margin:9mm}
-@media print{:root{font-size:7.2pt;line-height:1.25}body{max-width:none;padding:0}h2{margin:.4rem 0 .15rem;break-after:avoid}
+@media print{:root{font-size:6.4pt;line-height:1.15}table.matrix td.c{white-space:nowrap}body{max-width:none;padding:0}h2{margin:.4rem 0 .15rem;break-after:avoid}
 dl.facts{grid-template-columns:max-content 1fr max-content 1fr}th,td{padding:.05rem .25rem}
 tr,li{break-inside:avoid}.verdict,td,th{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """

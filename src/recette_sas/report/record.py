@@ -19,8 +19,8 @@ from .words import NOT_RUN, NOT_SELECTED, Word, rank, word
 
 NO_REQUIREMENT = "(sans exigence)"
 OTHER_ENV = "autre"
-SOURCE_CHARS = 110
-MESSAGE_CHARS = 180
+SOURCE_CHARS = 64
+MESSAGE_CHARS = 140
 _PARAMS = re.compile(r"\[(?P<params>[^\]]*)\]$")
 
 

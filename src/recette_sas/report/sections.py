@@ -49,7 +49,7 @@ def fingerprint_lines(record: Record) -> list[tuple[str, str, str]]:
     ]
 
 
-PER_STATUS = 6
+PER_STATUS = 4
 
 
 def shown_findings(record: Record) -> tuple[list[Finding], list[tuple[str, int]]]:
