@@ -9,31 +9,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import allure
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from pytest_bdd import given, parsers, then, when
 
 from fixtures.client import ClientSettings, live_identity
 from fixtures.levels import record_certificate
 from fixtures.options import Settings
-from recette_sas.client import rules as client_rules
-from recette_sas.client.drivers import Exchange
-from recette_sas.client.presentation import MockMode
-from recette_sas.client.rules import Anchors, RevocationChecker
-from recette_sas.client.rules_configured import require_configured_certificate
-from recette_sas.client.session import ClientSession
-from recette_sas.config.credentials import Credential
 from recette_sas.environments import editor_environment_for, get_environment
-from recette_sas.identity import Identity, certificate_summary
-from recette_sas.pki.certcheck import intermediate_dn
-from recette_sas.probe.attempt import attempt
-from recette_sas.probe.endpoint import Endpoint, HttpRequest
 from recette_sas.verdict import Attempt, Outcome
 
 from .evidence import attach_attempt, attach_text
+
+if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
+    from cryptography import x509
+
+    from recette_sas.client.drivers import Exchange
+    from recette_sas.client.presentation import MockMode
+    from recette_sas.client.rules import Anchors, RevocationChecker
+    from recette_sas.client.session import ClientSession
+    from recette_sas.config.credentials import Credential
+    from recette_sas.identity import Identity
+
 
 _ENCODED: dict[int, tuple[Exchange, str]] = {}
 
@@ -41,6 +40,10 @@ _ENCODED: dict[int, tuple[Exchange, str]] = {}
 def _attach_exchange(exchange: Exchange, *, name: str) -> None:
     """Attach the exchange record, encoded once (the positive control is attached to every negative);
     the client certificates it shows feed the run summary's earliest expiry."""
+    from cryptography.hazmat.primitives import hashes
+
+    from recette_sas.identity import certificate_summary
+
     cached = _ENCODED.get(id(exchange))
     if cached is None or cached[0] is not exchange:
         leaves = {p.leaf.fingerprint(hashes.SHA256()): p.leaf for p in exchange.presentations if p.leaf}
@@ -75,6 +78,8 @@ def _exchange(logiciel: ClientSession, ans_env: str, plateforme: MockMode) -> Ex
     target_fixture="echange",
 )
 def _(logiciel: ClientSession, ans_env: str) -> Exchange:
+    from recette_sas.client.presentation import MockMode
+
     return _exchange(logiciel, ans_env, MockMode.NORMAL)
 
 
@@ -86,6 +91,8 @@ def _(logiciel: ClientSession, ans_env: str) -> Exchange:
     target_fixture="echange",
 )
 def _(logiciel: ClientSession, ans_env: str, anomalie: str) -> Exchange:
+    from recette_sas.client.presentation import MockMode
+
     return _exchange(logiciel, ans_env, MockMode.parse(anomalie))
 
 
@@ -95,6 +102,8 @@ def _(logiciel: ClientSession, ans_env: str, anomalie: str) -> Exchange:
     target_fixture="echange",
 )
 def _(logiciel: ClientSession, ans_env: str) -> Exchange:
+    from recette_sas.client.presentation import MockMode
+
     return _exchange(logiciel, ans_env, MockMode.LEGACY_TLS)
 
 
@@ -103,42 +112,58 @@ def _(logiciel: ClientSession, ans_env: str) -> Exchange:
 
 @then("chaque requête du flux est accompagnée d'un certificat client")
 def _(echange: Exchange, flow: str) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text("verdict", client_rules.require_certificate_each_request(echange, flow))
 
 
 @then("chaque requête du flux présente le certificat configuré pour l'environnement")
 def _(echange: Exchange, flow: str, expected_client_certificate: tuple[x509.Certificate, str]) -> None:
+    from recette_sas.client.rules_configured import require_configured_certificate
+
     expected, where = expected_client_certificate
     attach_text("verdict", require_configured_certificate(echange, flow, expected, where))
 
 
 @then("le certificat présenté est émis par l'autorité intermédiaire IGC Santé de l'environnement")
 def _(echange: Exchange, flow: str, client_anchors: Anchors) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text("verdict", client_rules.require_issued_by_environment(echange, flow, client_anchors))
 
 
 @then("la chaîne présentée inclut l'autorité intermédiaire")
 def _(echange: Exchange, flow: str, client_anchors: Anchors) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text("verdict", client_rules.require_chain_includes_intermediate(echange, flow, client_anchors))
 
 
 @then("le certificat présenté a le profil AUTH_CLI")
 def _(echange: Exchange, flow: str) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text("verdict", client_rules.require_auth_cli_profile(echange, flow))
 
 
 @then("le certificat présenté est en cours de validité")
 def _(echange: Exchange, flow: str) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text("verdict", client_rules.require_within_validity(echange, flow))
 
 
 @then("le certificat présenté reste valide plus de 30 jours")
 def _(echange: Exchange, flow: str) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text("verdict", client_rules.require_not_expiring_soon(echange, flow))
 
 
 @then("le certificat présenté n'est pas révoqué")
 def _(echange: Exchange, flow: str, client_anchors: Anchors, revocation_checker: RevocationChecker) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text(
         "verdict", client_rules.require_not_revoked(echange, flow, client_anchors, revocation_checker)
     )
@@ -149,17 +174,23 @@ def _(echange: Exchange, flow: str, client_anchors: Anchors, revocation_checker:
 
 @then("chaque requête du flux est reçue en TLS 1.2 ou plus récent")
 def _(echange: Exchange, flow: str) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text("verdict", client_rules.require_modern_tls(echange, flow))
 
 
 @then("chaque requête du flux annonce le nom de la plateforme SAS")
 def _(echange: Exchange, flow: str, ans_env: str) -> None:
+    from recette_sas.client import rules as client_rules
+
     host = get_environment(ans_env).host
     attach_text("verdict", client_rules.require_sni(echange, flow, host, by_address=echange.run.by_address))
 
 
 @then("aucune requête ne parvient à cette plateforme")
 def _(echange: Exchange) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text("verdict", client_rules.require_no_request(echange, echange.control))
 
 
@@ -168,16 +199,22 @@ def _(echange: Exchange) -> None:
 
 @then("la plateforme SAS a reçu la création d'un rendez-vous valide")
 def _(echange: Exchange) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text("verdict", client_rules.require_creation(echange))
 
 
 @then("la plateforme SAS a reçu la mise à jour d'un rendez-vous valide")
 def _(echange: Exchange) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text("verdict", client_rules.require_update(echange))
 
 
 @then("la mise à jour désigne le rendez-vous créé")
 def _(echange: Exchange) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text("verdict", client_rules.require_update_designates_creation(echange))
 
 
@@ -188,6 +225,8 @@ def _(echange: Exchange) -> None:
 def _(
     editor_credentials: dict[str, Credential], settings: Settings, ans_env: str, client_secrets_dir: Path
 ) -> Identity:
+    from recette_sas.pki.certcheck import intermediate_dn
+
     editor_env = editor_environment_for(ans_env, settings.mapping)
     credential = editor_credentials.get(editor_env)
     if credential is None:
@@ -206,6 +245,9 @@ def _(
 
 @when("le logiciel de l'éditeur se présente à la plateforme SAS réelle", target_fixture="tentative_reelle")
 def _(certificat_editeur: Identity, client_settings: ClientSettings, ans_env: str) -> Attempt:
+    from recette_sas.probe.attempt import attempt
+    from recette_sas.probe.endpoint import Endpoint, HttpRequest
+
     env = get_environment(ans_env)
     host, port = client_settings.live_connect or (env.host, 443)
     endpoint = Endpoint(host=host, port=port, server_name=env.host, label=f"SAS {env.label} (réelle)")
@@ -224,4 +266,6 @@ def _(certificat_editeur: Identity, client_settings: ClientSettings, ans_env: st
 
 @then("la plateforme SAS ne refuse pas son certificat")
 def _(tentative_reelle: Attempt) -> None:
+    from recette_sas.client import rules as client_rules
+
     attach_text("verdict", client_rules.require_live_acceptance(tentative_reelle))

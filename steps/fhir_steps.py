@@ -11,20 +11,20 @@ import contextlib
 import json
 import threading
 import urllib.parse
+from typing import TYPE_CHECKING
 
 import pytest
 from pytest_bdd import parsers, then, when
 
-from recette_sas.fhir.seed import SEEDED_RPPS
-from recette_sas.pki.catalogue import Defect
-from recette_sas.pki.store import Pki
-from recette_sas.server import fhir_rules
-from recette_sas.server.fhir_rules import SearchAnswer
-from recette_sas.server.flows import IDENTIFIER_PARAM, slot_search
-from recette_sas.server.targets import Target, TargetSession
 from recette_sas.verdict import Attempt
 
 from .evidence import attach_attempt, attach_text
+
+if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
+    from recette_sas.pki.store import Pki
+    from recette_sas.server.fhir_rules import SearchAnswer
+    from recette_sas.server.targets import Target, TargetSession
+
 
 UNKNOWN_RPPS = "899999999990"
 FILLER = tuple(f"8{n:011d}" for n in range(900000000001, 900000000026))
@@ -34,12 +34,18 @@ _LOCK = threading.Lock()
 
 
 def _wanted(cible: Target) -> tuple[str, ...]:
+    from recette_sas.fhir.seed import SEEDED_RPPS
+
     return cible.practitioners or SEEDED_RPPS
 
 
 def _search(
     session: TargetSession, pki: Pki, cible: Target, ans_env: str, identifiers: tuple[str, ...], **kw: object
 ) -> SearchAnswer:
+    from recette_sas.pki.catalogue import Defect
+    from recette_sas.server.fhir_rules import SearchAnswer
+    from recette_sas.server.flows import slot_search
+
     search = slot_search(identifiers, base_path=cible.base_path, **kw)  # type: ignore[arg-type]
     attempt = session.attempt(
         cible, "agregation", ans_env, search.request, identity=pki.identity(ans_env, Defect.VALIDE)
@@ -97,6 +103,8 @@ def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> l
 
 
 def _malformed(case: str, identifiers: tuple[str, ...]) -> list[tuple[str, str]]:
+    from recette_sas.server.flows import IDENTIFIER_PARAM, slot_search
+
     good = slot_search(identifiers)
     pairs = [tuple(p.split("=", 1)) for p in good.query.split("&")]
     decoded = [(urllib.parse.unquote_plus(k), urllib.parse.unquote_plus(v)) for k, v in pairs]
@@ -112,7 +120,9 @@ def _malformed(case: str, identifiers: tuple[str, ...]) -> list[tuple[str, str]]
 
 @when(parsers.parse("la plateforme SAS envoie une recherche mal formée « {cas} »"), target_fixture="reponse")
 def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str, cas: str) -> SearchAnswer:
-    answer = _search(target_session, pki, cible, ans_env, _wanted(cible), params=_malformed(cas, _wanted(cible)))
+    answer = _search(
+        target_session, pki, cible, ans_env, _wanted(cible), params=_malformed(cas, _wanted(cible))
+    )
     _evidence(answer)
     return answer
 
@@ -134,25 +144,35 @@ def fhir_control(target_session: TargetSession, cible: Target, ans_env: str) -> 
 
 @then("la réponse est un Bundle searchset avec son total")
 def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    from recette_sas.server import fhir_rules
+
     _verdict(fhir_rules.require_searchset(reponse, control=fhir_control))
 
 
 @then("la réponse est un Bundle searchset de total 0")
 def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    from recette_sas.server import fhir_rules
+
     _verdict(fhir_rules.require_searchset(reponse, control=fhir_control, total=0))
 
 
 @then("la réponse porte un Content-Type FHIR JSON en UTF-8")
 def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    from recette_sas.server import fhir_rules
+
     _verdict(fhir_rules.require_fhir_content_type(reponse, control=fhir_control))
 
 
 @then("le corps de la réponse est en UTF-8 et ses accents intacts")
 def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    from recette_sas.server import fhir_rules
+
     _verdict(fhir_rules.require_utf8(reponse, control=fhir_control))
 
 
 def _findings(reponse: SearchAnswer) -> None:
+    from recette_sas.server import fhir_rules
+
     try:
         found = reponse.findings()
     except AssertionError:
@@ -162,45 +182,61 @@ def _findings(reponse: SearchAnswer) -> None:
 
 @then("la réponse respecte la structure FHIR R4")
 def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    from recette_sas.server import fhir_rules
+
     _findings(reponse)
     _verdict(fhir_rules.require_structure(reponse, control=fhir_control))
 
 
 @then(parsers.parse("les ressources respectent le profil « {profil} »"))
 def _(reponse: SearchAnswer, fhir_control: Attempt, profil: str) -> None:
+    from recette_sas.server import fhir_rules
+
     _findings(reponse)
     _verdict(fhir_rules.require_profile(reponse, profil, control=fhir_control))
 
 
 @then(parsers.parse("le moteur FHIR ne relève aucun constat « {groupe} »"))
 def _(reponse: SearchAnswer, fhir_control: Attempt, groupe: str) -> None:
+    from recette_sas.server import fhir_rules
+
     _findings(reponse)
     _verdict(fhir_rules.require_no_group(reponse, groupe, control=fhir_control))
 
 
 @then("le moteur FHIR ne relève aucun constat recommandé")
 def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    from recette_sas.server import fhir_rules
+
     _findings(reponse)
     _verdict(fhir_rules.require_hygiene(reponse, control=fhir_control))
 
 
 @then("le lien self du Bundle reprend la requête")
 def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    from recette_sas.server import fhir_rules
+
     _verdict(fhir_rules.require_self_link(reponse, control=fhir_control))
 
 
 @then("chaque praticien de test est dans la réponse")
 def _(reponse: SearchAnswer, fhir_control: Attempt, cible: Target) -> None:
+    from recette_sas.server import fhir_rules
+
     _verdict(fhir_rules.require_each_answered(reponse, _wanted(cible), control=fhir_control))
 
 
 @then("la réponse ne porte que le premier praticien de test")
 def _(reponse: SearchAnswer, fhir_control: Attempt, cible: Target) -> None:
+    from recette_sas.server import fhir_rules
+
     _verdict(fhir_rules.require_only(reponse, _wanted(cible)[:1], control=fhir_control))
 
 
 @then("la médiane des temps de réponse est sous 1 s")
 def _(reponses: list[SearchAnswer], fhir_control: Attempt) -> None:
+    from recette_sas.server import fhir_rules
+
     verdict = fhir_rules.require_fast(reponses, control=fhir_control)
     attach_text("temps de réponse (ms)", "\n".join(f"{a.attempt.duration_ms:.1f}" for a in reponses))
     _verdict(verdict)
@@ -208,4 +244,6 @@ def _(reponses: list[SearchAnswer], fhir_control: Attempt) -> None:
 
 @then("la recherche est refusée avec 400 et un OperationOutcome")
 def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
+    from recette_sas.server import fhir_rules
+
     _verdict(fhir_rules.require_bad_request(reponse, control=fhir_control))

@@ -8,24 +8,23 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pytest_bdd import given, then, when
 
 from fixtures.options import Settings
 from fixtures.targets import ConfiguredTargets, EmbeddedTargets
-from recette_sas.config.credentials import load_credential, private_directory, write_identity
 from recette_sas.environments import ENVIRONMENTS, get_environment
-from recette_sas.pki.catalogue import Defect
-from recette_sas.pki.editor import EditorDefect, EditorPki
-from recette_sas.pki.igc import HIERARCHIES
-from recette_sas.pki.store import Pki
-from recette_sas.server import rules
 from recette_sas.server.rules import Cause
-from recette_sas.server.targets import Reachability, Target, TargetSession
 
 from .evidence import attach_attempt, attach_text
 from .serveur_steps import Presentation
+
+if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
+    from recette_sas.pki.store import Pki
+    from recette_sas.server.targets import Reachability, Target, TargetSession
+
 
 _SUBJECT = frozenset({Cause.SUBJECT})
 
@@ -44,6 +43,9 @@ class EditorCertificates:
     directory: str
 
     def genuine(self, editor_env: str) -> Presentation | None:
+        from recette_sas.config.credentials import load_credential, write_identity
+        from recette_sas.pki.editor import EditorPki
+
         if self.settings.config is None:
             return Presentation(identity=EditorPki(self.pki).identity(editor_env), defects=_SUBJECT)
         env = self.settings.config.environments[editor_env]
@@ -57,6 +59,8 @@ class EditorCertificates:
         )
 
     def other_hierarchy(self, editor_env: str) -> Presentation | None:
+        from recette_sas.pki.editor import EditorDefect, EditorPki
+
         if self.settings.config is None:
             return Presentation(
                 identity=EditorPki(self.pki).identity(editor_env, EditorDefect.AUTRE_HIERARCHIE),
@@ -71,6 +75,9 @@ class EditorCertificates:
         return None
 
     def revoked(self, editor_env: str, ans_env: str) -> Presentation | None:
+        from recette_sas.config.credentials import load_credential, write_identity
+        from recette_sas.pki.catalogue import Defect
+
         if self.settings.config is None:
             return Presentation(
                 identity=self.pki.identity(ans_env, Defect.REVOQUE), defects=frozenset({Cause.REVOCATION})
@@ -91,6 +98,8 @@ class EditorCertificates:
 
 @pytest.fixture(scope="session")
 def editor_certificates(pki: Pki, settings: Settings) -> Iterator[EditorCertificates]:
+    from recette_sas.config.credentials import private_directory
+
     with private_directory() as directory:
         yield EditorCertificates(pki=pki, settings=settings, directory=directory)
 
@@ -153,11 +162,16 @@ def _(target_session: TargetSession, cible: Target) -> Reachability:
 
 @then("le serveur demande un certificat client")
 def _(accessibilite: Reachability) -> None:
+    from recette_sas.server import rules
+
     attach_text("verdict", rules.require_certificate_request(accessibilite))
 
 
 @then("les autorités annoncées comprennent l'intermédiaire IGC Santé de l'environnement")
 def _(accessibilite: Reachability, ans_env: str) -> None:
+    from recette_sas.pki.igc import HIERARCHIES
+    from recette_sas.server import rules
+
     _root, inter = HIERARCHIES[get_environment(ans_env).hierarchy]
     verdict = rules.require_ca_names(
         accessibilite, intermediate_name=inter.name, intermediate_subject=inter.subject
@@ -167,17 +181,24 @@ def _(accessibilite: Reachability, ans_env: str) -> None:
 
 @then("aucune autorité de l'autre hiérarchie n'est annoncée")
 def _(accessibilite: Reachability, ans_env: str) -> None:
+    from recette_sas.pki.igc import HIERARCHIES
+    from recette_sas.server import rules
+
     other = HIERARCHIES[get_environment(ans_env).hierarchy.other]
     attach_text("verdict", rules.require_no_ca_names_of(accessibilite, {ca.name: ca.subject for ca in other}))
 
 
 @then("le certificat serveur de l'éditeur est valide pour son nom d'hôte et servi avec sa chaîne")
 def _(accessibilite: Reachability) -> None:
+    from recette_sas.server import rules
+
     attach_text("verdict", rules.require_server_certificate(accessibilite.bare))
 
 
 @then("le certificat serveur de l'éditeur expire dans plus de 30 jours")
 def _(accessibilite: Reachability) -> None:
+    from recette_sas.server import rules
+
     attach_text("verdict", rules.require_server_certificate_lifetime(accessibilite.bare, days=30))
 
 
@@ -205,6 +226,8 @@ def _(settings: Settings, ans_env: str) -> AllowList:
 
 @then("l'adresse IP sortante de SAS pour l'environnement ANS y figure")
 def _(liste_ip: AllowList, settings: Settings, ans_env: str) -> None:
+    from recette_sas.server import rules
+
     overrides = settings.config.sas_egress_ips if settings.config else {}
     egress = ipaddress.ip_address(overrides.get(ans_env, get_environment(ans_env).egress_ip))
     attach_text(
@@ -233,6 +256,8 @@ def _(liste_ip: AllowList, settings: Settings) -> tuple[str | None, str]:
 
 @then("le serveur ne répond pas si l'adresse de la suite n'est pas dans la liste")
 def _(liste_ip: AllowList, connexion_ip: tuple[str | None, str]) -> None:
+    from recette_sas.server import rules
+
     local, result = connexion_ip
     reason = rules.require_ip_filter_enforced(local, result, liste_ip.networks)
     pytest.skip(reason)

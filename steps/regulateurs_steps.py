@@ -11,19 +11,22 @@ from __future__ import annotations
 import argparse
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
 from fixtures.options import Settings
-from recette_sas.server import regulator_rules as rules
-from recette_sas.server.regulator_flows import Step, sequence
 from recette_sas.server.rules import require_control, require_usable
-from recette_sas.server.targets import Target, TargetSession
 from recette_sas.verdict import Attempt, Outcome
 
 from .evidence import attach_attempt, attach_text
 from .serveur_steps import Presentation
+
+if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
+    from recette_sas.server.regulator_flows import Step
+    from recette_sas.server.targets import Target, TargetSession
+
 
 UNUSABLE = frozenset({Outcome.UNREACHABLE, Outcome.NO_ANSWER, Outcome.PROBE_FAULT})
 
@@ -65,6 +68,8 @@ def _run(
 ) -> RegulatorRun:
     """Each step after the control; a step that got no usable answer ends the sequence at once (the next
     ones build on it, and each could stall as long): the scenario is then "no verdict", for that reason."""
+    from recette_sas.server.regulator_flows import sequence
+
     done: list[tuple[Step, Attempt]] = []
     for step in sequence(name, base_path=cible.base_path):
         result = session.attempt(cible, flow, ans_env, step.request, identity=presentation.identity)
@@ -133,6 +138,8 @@ def _verdict(text: str) -> None:
 
 @then("le compte est créé avec sa localisation")
 def _(sequence_regulateur: RegulatorRun) -> None:
+    from recette_sas.server import regulator_rules as rules
+
     run = sequence_regulateur
     setup = rules.require_setup(run.setup, control=run.control)
     _verdict(f"{rules.require_created(run.last[1], control=run.control, what=run.last[0].name)}; {setup}")
@@ -140,6 +147,8 @@ def _(sequence_regulateur: RegulatorRun) -> None:
 
 @then("la mise à jour est acceptée avec sa localisation")
 def _(sequence_regulateur: RegulatorRun) -> None:
+    from recette_sas.server import regulator_rules as rules
+
     run = sequence_regulateur
     setup = rules.require_setup(run.setup, control=run.control)
     _verdict(f"{rules.require_updated(run.last[1], control=run.control, what=run.last[0].name)}; {setup}")
@@ -147,12 +156,16 @@ def _(sequence_regulateur: RegulatorRun) -> None:
 
 @then("la seconde mise à jour retrouve le compte créé par la première")
 def _(sequence_regulateur: RegulatorRun) -> None:
+    from recette_sas.server import regulator_rules as rules
+
     (_, first), (_, second) = sequence_regulateur.steps
     _verdict(rules.require_same_account(first, second, control=sequence_regulateur.control))
 
 
 @then("la seconde création est refusée")
 def _(sequence_regulateur: RegulatorRun) -> None:
+    from recette_sas.server import regulator_rules as rules
+
     run = sequence_regulateur
     setup = rules.require_setup(run.setup, control=run.control)
     _verdict(
@@ -163,6 +176,8 @@ def _(sequence_regulateur: RegulatorRun) -> None:
 
 @then("la seconde création est refusée comme une erreur de la requête")
 def _(sequence_regulateur: RegulatorRun) -> None:
+    from recette_sas.server import regulator_rules as rules
+
     run = sequence_regulateur
     setup = rules.require_setup(run.setup, control=run.control)
     _verdict(
@@ -173,12 +188,16 @@ def _(sequence_regulateur: RegulatorRun) -> None:
 
 @then("la création est refusée avec une OperationOutcome")
 def _(sequence_regulateur: RegulatorRun) -> None:
+    from recette_sas.server import regulator_rules as rules
+
     run = sequence_regulateur
     _verdict(rules.require_error_with_outcome(run.last[1], control=run.control, what=run.last[0].name))
 
 
 @then("la création est refusée par 400 ou 422 avec une OperationOutcome")
 def _(sequence_regulateur: RegulatorRun) -> None:
+    from recette_sas.server import regulator_rules as rules
+
     run = sequence_regulateur
     _verdict(
         rules.require_client_error(
@@ -189,6 +208,8 @@ def _(sequence_regulateur: RegulatorRun) -> None:
 
 @then("le compte relu est celui que SAS a envoyé en dernier")
 def _(sequence_regulateur: RegulatorRun) -> None:
+    from recette_sas.server import regulator_rules as rules
+
     run = sequence_regulateur
     setup = rules.require_setup(run.setup, control=run.control)
     sent = run.steps[-2][0].account

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import allure
 import pytest
@@ -17,20 +18,19 @@ from pytest_bdd import given, parsers, then, when
 
 from fixtures.crl_refresh import plant, previous_sentinel
 from fixtures.revocation import FaultTargets, record_fault
-from recette_sas.identity import Identity
-from recette_sas.pki.catalogue import Defect
-from recette_sas.pki.faults import FAULT_DESCRIPTIONS, PublisherFault
-from recette_sas.pki.publisher import Publisher
-from recette_sas.pki.sentinel import Sentinel, issue_sentinel, load_sentinel_identity, revoked
-from recette_sas.pki.store import Pki
-from recette_sas.server import revocation_rules
-from recette_sas.server.flows import flow_request
-from recette_sas.server.revocation_rules import FaultObservation
 from recette_sas.server.rules import require_control
-from recette_sas.server.targets import Target, TargetSession
 from recette_sas.verdict import Attempt, Outcome
 
 from .evidence import attach_attempt, attach_text
+
+if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
+    from recette_sas.identity import Identity
+    from recette_sas.pki.faults import PublisherFault
+    from recette_sas.pki.publisher import Publisher
+    from recette_sas.pki.sentinel import Sentinel
+    from recette_sas.pki.store import Pki
+    from recette_sas.server.revocation_rules import FaultObservation
+    from recette_sas.server.targets import Target, TargetSession
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ def _(
     ans_env: str,
 ) -> FaultSetup:
     """The target reserved for this fault, shown up and accepting before the fault is switched on."""
+    from recette_sas.pki.catalogue import Defect
+    from recette_sas.pki.faults import FAULT_DESCRIPTIONS, PublisherFault
+    from recette_sas.server.flows import flow_request
+
     fault = PublisherFault.parse(panne)
     attach_text("panne", f"« {fault.value} » : {FAULT_DESCRIPTIONS[fault]}")
     allure.dynamic.parameter("panne", FAULT_DESCRIPTIONS[fault], excluded=True)
@@ -82,6 +86,10 @@ def _(
 def _(
     panne: FaultSetup, target_session: TargetSession, publisher: Publisher, pki: Pki, flow: str, ans_env: str
 ) -> FaultObservation:
+    from recette_sas.pki.catalogue import Defect
+    from recette_sas.server.flows import flow_request
+    from recette_sas.server.revocation_rules import FaultObservation
+
     valid_id, revoked_id = pki.identity(ans_env, Defect.VALIDE), pki.identity(ans_env, Defect.REVOQUE)
     request = flow_request(flow, base_path=panne.target.base_path)
     with publisher.faulty(panne.fault) as seen:
@@ -104,6 +112,8 @@ def _(
 
 @then("le certificat révoqué reste refusé")
 def _(observation: FaultObservation, ans_env: str) -> None:
+    from recette_sas.server import revocation_rules
+
     report = revocation_rules.observe_fault(observation)
     entry = {
         "ans_env": ans_env,
@@ -128,6 +138,8 @@ class SentinelRun:
 
 @given("un certificat sentinelle révoqué lors de l'exécution précédente", target_fixture="sentinelle")
 def _(pytestconfig: pytest.Config, pki: Pki, ans_env: str) -> tuple[Sentinel | None, Identity | None]:
+    from recette_sas.pki.sentinel import load_sentinel_identity
+
     previous = previous_sentinel(pytestconfig, ans_env)
     identity = load_sentinel_identity(pki, previous) if previous is not None else None
     if previous is not None:
@@ -146,6 +158,9 @@ def _(
     ans_env: str,
 ) -> SentinelRun:
     """Judge the previous run's sentinel, then plant this run's: presented (accepted), then revoked."""
+    from recette_sas.pki.sentinel import issue_sentinel, revoked
+    from recette_sas.server.flows import flow_request
+
     previous, identity = sentinelle
     request = flow_request(flow, base_path=cible.base_path)
     control = target_session.control(cible, flow, ans_env)
@@ -169,6 +184,8 @@ def _(
 
 @then("l'appel est refusé car la révocation a été prise en compte")
 def _(passage_sentinelle: SentinelRun) -> None:
+    from recette_sas.server import revocation_rules
+
     run = passage_sentinelle
     require_control(run.control)
     if run.previous is None or run.attempt is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import allure
 import pytest
@@ -11,16 +12,18 @@ from pytest_bdd import given, parsers, when
 
 from fixtures.targets import ConfiguredTargets, EmbeddedTargets
 from recette_sas.environments import get_environment
-from recette_sas.identity import Identity
-from recette_sas.pki.catalogue import DEFECT_DESCRIPTIONS, Defect
-from recette_sas.pki.store import Pki
-from recette_sas.probe.endpoint import HttpRequest, TlsVersion
-from recette_sas.server.flows import flow_request, forged_identity_headers, update_request
+from recette_sas.probe.endpoint import TlsVersion
 from recette_sas.server.rules import Cause, defect_causes
-from recette_sas.server.targets import Target, TargetSession
 from recette_sas.verdict import Attempt
 
 from .evidence import attach_attempt, attach_text
+
+if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
+    from recette_sas.identity import Identity
+    from recette_sas.pki.store import Pki
+    from recette_sas.probe.endpoint import HttpRequest
+    from recette_sas.server.targets import Target, TargetSession
+
 
 TLS_VERSIONS = {
     "SSL 3.0": TlsVersion.SSLv3,
@@ -57,6 +60,8 @@ def _(ans_env: str, targets: EmbeddedTargets | ConfiguredTargets) -> Target:
     target_fixture="presentation",
 )
 def _(pki: Pki, ans_env: str) -> Presentation:
+    from recette_sas.pki.catalogue import Defect
+
     return Presentation(identity=pki.identity(ans_env, Defect.VALIDE), defects=frozenset())
 
 
@@ -65,6 +70,8 @@ def _(pki: Pki, ans_env: str) -> Presentation:
     target_fixture="presentation",
 )
 def _(pki: Pki, ans_env: str) -> Presentation:
+    from recette_sas.pki.catalogue import Defect
+
     return Presentation(identity=pki.identity(ans_env, Defect.VALIDE, send_chain=False), defects=frozenset())
 
 
@@ -76,6 +83,8 @@ def _() -> Presentation:
 @given(parsers.parse("la plateforme SAS présente un certificat « {defaut} »"), target_fixture="presentation")
 def _(pki: Pki, ans_env: str, defaut: str) -> Presentation:
     """The report says in words what is wrong with the certificate, not only the defect's short name."""
+    from recette_sas.pki.catalogue import DEFECT_DESCRIPTIONS, Defect
+
     defect = Defect.parse(defaut)
     description = DEFECT_DESCRIPTIONS[defect]
     attach_text("défaut du certificat", f"« {defect.value} » : {description}")
@@ -93,6 +102,9 @@ def _(presentation: Presentation, version: str) -> Presentation:
 
 @given("la requête porte des en-têtes d'identité forgés au nom de SAS", target_fixture="presentation")
 def _(presentation: Presentation, pki: Pki, ans_env: str) -> Presentation:
+    from recette_sas.pki.catalogue import Defect
+    from recette_sas.server.flows import forged_identity_headers
+
     headers = forged_identity_headers(get_environment(ans_env).subject, pki.identity(ans_env, Defect.VALIDE))
     return dataclasses.replace(presentation, extra_headers=presentation.extra_headers + headers)
 
@@ -102,6 +114,9 @@ def _(presentation: Presentation, pki: Pki, ans_env: str) -> Presentation:
     target_fixture="presentation",
 )
 def _(presentation: Presentation, pki: Pki, ans_env: str, forme: str) -> Presentation:
+    from recette_sas.pki.catalogue import Defect
+    from recette_sas.server.flows import forged_identity_headers
+
     headers = forged_identity_headers(
         get_environment(ans_env).subject, pki.identity(ans_env, Defect.VALIDE), form=forme
     )
@@ -129,6 +144,8 @@ def _call(
 def _(
     target_session: TargetSession, cible: Target, flow: str, ans_env: str, presentation: Presentation
 ) -> Attempt:
+    from recette_sas.server.flows import flow_request
+
     return _call(
         target_session, cible, flow, ans_env, flow_request(flow, base_path=cible.base_path), presentation
     )
@@ -138,6 +155,8 @@ def _(
 def _(
     target_session: TargetSession, cible: Target, flow: str, ans_env: str, presentation: Presentation
 ) -> Attempt:
+    from recette_sas.server.flows import update_request
+
     return _call(
         target_session, cible, flow, ans_env, update_request(base_path=cible.base_path), presentation
     )

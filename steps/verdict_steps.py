@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pytest_bdd import parsers, then
 
-from recette_sas.server import rules
-from recette_sas.server.targets import Target, TargetSession
 from recette_sas.verdict import Attempt
 
 from .evidence import attach_attempt, attach_text
 from .serveur_steps import TLS_VERSIONS, Presentation
+
+if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
+    from recette_sas.server.targets import Target, TargetSession
 
 
 def _control(session: TargetSession, cible: Target, flow: str, ans_env: str) -> Attempt:
@@ -20,6 +23,8 @@ def _control(session: TargetSession, cible: Target, flow: str, ans_env: str) -> 
 
 @then("l'appel est refusé dès la vérification de la chaîne")
 def _(tentative: Attempt, target_session: TargetSession, cible: Target, presentation: Presentation) -> None:
+    from recette_sas.server import rules
+
     reach = target_session.reachability(cible)
     attach_attempt(reach.bare, name="contrôle d'accessibilité")
     attach_text(
@@ -37,6 +42,8 @@ def _(
     ans_env: str,
     presentation: Presentation,
 ) -> None:
+    from recette_sas.server import rules
+
     if cible.trust == "igc":
         reach = target_session.reachability(cible)
         attach_attempt(reach.bare, name="contrôle d'accessibilité")
@@ -51,6 +58,8 @@ def _(
 
 @then("l'appel est accepté avec une réponse FHIR")
 def _(tentative: Attempt) -> None:
+    from recette_sas.server import rules
+
     attach_text("verdict", rules.require_fhir_acceptance(tentative))
 
 
@@ -62,6 +71,8 @@ def _(
     offered the version, the target refused, and no handshake completed at that version. SSL 3.0 is
     offered by the tlslite-ng probe (``probe.sslv3``): a probe that could not offer it is a fault, never
     a skip and never a pass."""
+    from recette_sas.server import rules
+
     offered = TLS_VERSIONS[version]
     if cible.trust == "igc":
         reach = target_session.reachability(cible)
