@@ -259,10 +259,17 @@ class MockSas:
                 sock.close()
                 self._done(None)
 
+    def _record(self, presentation: Presentation) -> None:
+        """Written down as soon as the answer is sent, before the connection lingers: a client that sends
+        its update once its creation was answered has them recorded in that order, however the two
+        connections' closes interleave."""
+        with self._changed:
+            if len(self._presentations) < MAX_PRESENTATIONS:
+                self._presentations.append(presentation)
+            self._changed.notify_all()
+
     def _done(self, presentation: Presentation | None) -> None:
         with self._changed:
-            if presentation is not None and len(self._presentations) < MAX_PRESENTATIONS:
-                self._presentations.append(presentation)
             self._active -= 1
             self._changed.notify_all()
 
@@ -278,6 +285,8 @@ class MockSas:
                 handshake_error=f"mock error: {type(exc).__name__}: {exc}",
             )
         finally:
+            if presentation is not None:
+                self._record(presentation)
             _linger_close(sock)
             sock.close()
             self._done(presentation)
