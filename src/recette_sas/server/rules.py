@@ -310,9 +310,7 @@ def require_server_certificate(bare: Attempt) -> str:
 
 def require_server_certificate_lifetime(bare: Attempt, *, days: int, now: dt.datetime | None = None) -> str:
     """The editor's server certificate stays valid more than ``days`` days."""
-    _require_not_silent(bare)
-    if bare.outcome is Outcome.PROBE_FAULT:
-        require_usable(bare)
+    _require_answered(bare)
     chain = bare.server_chain
     if not chain:
         raise AssertionError("the server sent no certificate the probe could read")
