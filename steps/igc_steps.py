@@ -59,7 +59,8 @@ class EditorCertificates:
         )
 
     def other_hierarchy(self, editor_env: str) -> Presentation | None:
-        from recette_sas.pki.editor import EditorDefect, EditorPki
+        from recette_sas.pki.editor import EditorPki
+        from recette_sas.pki.editor_defects import EditorDefect
 
         if self.settings.config is None:
             return Presentation(
@@ -98,7 +99,7 @@ class EditorCertificates:
 
 @pytest.fixture(scope="session")
 def editor_certificates(pki: Pki, settings: Settings) -> Iterator[EditorCertificates]:
-    from recette_sas.config.credentials import private_directory
+    from recette_sas.config.private_dirs import private_directory
 
     with private_directory() as directory:
         yield EditorCertificates(pki=pki, settings=settings, directory=directory)

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from recette_sas.cli.main import main
 from recette_sas.errors import ExitCode
-from recette_sas.pki.editor import EditorDefect, EditorPki
+from recette_sas.pki.editor import EditorPki
+from recette_sas.pki.editor_defects import EditorDefect
 from recette_sas.pki.store import Pki
 
 from .conftest import SHARED

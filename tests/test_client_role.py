@@ -29,12 +29,12 @@ from cryptography.x509.oid import NameOID
 
 from recette_sas.client import rules as client_rules
 from recette_sas.client.appointments import appointment_problems
+from recette_sas.client.commands import parse_command
 from recette_sas.client.drivers import (
     CommandDriver,
     EmbeddedDriver,
     MockTarget,
     WaitDriver,
-    parse_command,
     substitute,
 )
 from recette_sas.client.mock import MockSas
@@ -42,8 +42,6 @@ from recette_sas.client.mock_credentials import ServerCredentials, server_creden
 from recette_sas.client.presentation import MockMode, Presentation
 from recette_sas.client.reference import (
     APPOINTMENT_SYSTEM,
-    VARIANTS,
-    ClientBehaviour,
     ClientConfig,
     appointment,
     run_exchange,
@@ -51,12 +49,14 @@ from recette_sas.client.reference import (
 )
 from recette_sas.client.rules import Anchors, RevocationChecker
 from recette_sas.client.session import ClientSession
+from recette_sas.client.variants import VARIANTS, ClientBehaviour
 from recette_sas.environments import Hierarchy, UsageError, get_environment
 from recette_sas.identity import Identity
 from recette_sas.pki import revocation
 from recette_sas.pki.catalogue import Defect
 from recette_sas.pki.certcheck import intermediate_dn, root_dn
-from recette_sas.pki.editor import EditorDefect, EditorPki
+from recette_sas.pki.editor import EditorPki
+from recette_sas.pki.editor_defects import EditorDefect
 from recette_sas.pki.store import Pki
 from recette_sas.probe.certrequest import read_certificate_request
 from recette_sas.probe.endpoint import Endpoint

@@ -19,8 +19,13 @@ import pytest
 
 from recette_sas import _proc
 from recette_sas.config.addresses import parse_bind, responder_url_problem
-from recette_sas.config.credentials import MARKER, SECRETS_PREFIX, private_directory, sweep_secret_directories
 from recette_sas.config.loader import load_config
+from recette_sas.config.private_dirs import (
+    MARKER,
+    SECRETS_PREFIX,
+    private_directory,
+    sweep_secret_directories,
+)
 from recette_sas.environments import UsageError
 from recette_sas.errors import ConfigError
 from recette_sas.pki.cache_guard import sweep_work_dirs
@@ -456,7 +461,7 @@ def test_no_editor_key_survives_sigterm_or_sigkill_and_the_next_start(tmp_path: 
     code = (
         "import signal, sys, time\n"
         "from pathlib import Path\n"
-        "from recette_sas.config.credentials import private_directory\n"
+        "from recette_sas.config.private_dirs import private_directory\n"
         "def stop(signum, frame):\n    raise KeyboardInterrupt\n"
         "signal.signal(signal.SIGTERM, stop)\n"
         "with private_directory() as d:\n"

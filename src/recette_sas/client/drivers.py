@@ -21,8 +21,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-import shlex
-import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -39,30 +37,20 @@ from recette_sas.client._process import (
     command_environment,
     mask_command,
 )
+from recette_sas.client.commands import _PLACEHOLDER, placeholders_in
 from recette_sas.client.mock import MockSas
 from recette_sas.client.presentation import MODE_DESCRIPTIONS, MockMode, Presentation
-from recette_sas.client.reference import ClientConfig, ClientVariant, run_exchange
+from recette_sas.client.reference import ClientConfig, run_exchange
+from recette_sas.client.variants import ClientVariant
 from recette_sas.environments import UsageError
 from recette_sas.identity import Identity
 
-PLACEHOLDERS = (
-    "base_url",
-    "host",
-    "port",
-    "address",
-    "address_url",
-    "ca_file",
-    "cert_file",
-    "key_file",
-    "chain_file",
-    "fullchain_file",
-    "p12_file",
-)
-_PLACEHOLDER = re.compile(r"\{([a-z_0-9]+)\}")
 SETTLE = 5.0
 QUIET_BEFORE_STOP = 1.0
 """Once a command delivered what the exchange needs and nothing arrived for this long, it is stopped:
 a client that sends everything and then never exits keeps its verdict, and costs no timeout."""
+
+
 @dataclass(frozen=True)
 class MockTarget:
     """What a driver is told about the mock platform."""
@@ -125,7 +113,9 @@ class DriverRun:
         if self.exit_code is not None:
             parts.append(f"exit code {self.exit_code}")
         if self.output_head or self.output_tail:
-            shown = _one_line(self.output_head) + (f" […] {_one_line(self.output_tail)}" if self.output_tail else "")
+            shown = _one_line(self.output_head) + (
+                f" […] {_one_line(self.output_tail)}" if self.output_tail else ""
+            )
             parts.append(f"output: {shown}")
         elif self.command:
             parts.append("no output")
@@ -177,8 +167,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-
-
 class EmbeddedDriver:
     """The embedded reference client, in ``variant``; ``identity_for(ans_env)`` gives its certificate."""
 
@@ -218,32 +206,6 @@ class EmbeddedDriver:
             duration_ms=round((time.perf_counter() - began) * 1000, 1),
             detail=f"certificate {identity.label}; {result.summary()}",
         )
-
-
-
-
-def parse_command(template: str, *, where: str = "--sas-client-command") -> tuple[str, ...]:
-    """Split ``template`` (no shell) and check its placeholders and program; a bad one is a ``UsageError``."""
-    try:
-        argv = tuple(shlex.split(template))
-    except ValueError as exc:
-        raise UsageError(f"{where}: cannot split the command ({exc})") from None
-    if not argv:
-        raise UsageError(f"{where}: empty command")
-    for arg in argv:
-        for name in _PLACEHOLDER.findall(arg):
-            if name not in PLACEHOLDERS:
-                raise UsageError(
-                    f"{where}: unknown placeholder {{{name}}} (known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)})"
-                )
-    program = argv[0]
-    if shutil.which(program) is None:
-        raise UsageError(f"{where}: program {program!r} not found or not executable")
-    return argv
-
-
-def placeholders_in(argv: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(name for arg in argv for name in _PLACEHOLDER.findall(arg) if name in PLACEHOLDERS)
 
 
 def substitute(argv: tuple[str, ...], target: MockTarget) -> list[str]:
@@ -357,8 +319,6 @@ class CommandDriver:
             stopped_after_requests=stopped,
             by_address=by_address,
         )
-
-
 
 
 def _enough(mode: MockMode) -> Callable[[tuple[Presentation, ...]], bool]:

@@ -10,19 +10,13 @@ the next run once the marker proves its run is gone (``recette_sas._proc``).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from recette_sas._proc import marker_is_orphan, owner_marker
 from recette_sas.config.loader import CertificateFiles, EditorConfig
 from recette_sas.identity import Identity, certificate_pem
 from recette_sas.pki.credential_files import CredentialError, Labels, load_credentials
@@ -108,33 +102,3 @@ def write_identity(
     keyfile = directory / f"{label}.key"
     write_private(keyfile, key_pem(credential.key))
     return Identity(label=label, leaf=credential.leaf, chain=chain, certfile=certfile, keyfile=keyfile)
-
-
-SECRETS_PREFIX = "recette-sas-secrets-"
-MARKER = ".owner.json"
-
-
-def sweep_secret_directories(parent: Path | None = None) -> list[Path]:
-    """Remove the secret directories of runs that are provably dead (a SIGKILL left them behind)."""
-    removed: list[Path] = []
-    for folder in Path(parent or tempfile.gettempdir()).glob(f"{SECRETS_PREFIX}*"):
-        with contextlib.suppress(OSError, ValueError):
-            if folder.is_symlink() or not folder.is_dir():
-                continue
-            if marker_is_orphan(json.loads((folder / MARKER).read_text())):
-                shutil.rmtree(folder)
-                removed.append(folder)
-    return removed
-
-
-@contextlib.contextmanager
-def private_directory() -> Iterator[str]:
-    """A mode-0700 temporary directory marked as this run's, removed when the context ends; the ones
-    killed runs left are swept first."""
-    sweep_secret_directories()
-    folder = tempfile.mkdtemp(prefix=SECRETS_PREFIX)
-    try:
-        (Path(folder) / MARKER).write_text(json.dumps(owner_marker()))
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)

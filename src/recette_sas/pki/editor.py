@@ -20,7 +20,6 @@ leaf), which keeps the "expires within 30 days" variant inside its window.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import hashlib
 import json
 import os
@@ -35,6 +34,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from recette_sas.environments import Hierarchy, UsageError, get_environment
 from recette_sas.identity import Identity, certificate_pem
 from recette_sas.pki.cachefs import prune_sets, replace_dir
+from recette_sas.pki.editor_defects import EditorDefect
 from recette_sas.pki.keys import key_pem, write_private
 from recette_sas.pki.profile import issue_leaf
 from recette_sas.pki.store import Pki
@@ -46,14 +46,6 @@ EXPIRING_SOON_DAYS = 10
 REISSUE_AFTER = dt.timedelta(days=1)
 FORMAT_VERSION = 1
 KEEP_PROFILES = 6
-
-
-class EditorDefect(enum.StrEnum):
-    """What an editor certificate gets wrong (``VALIDE``: nothing)."""
-
-    VALIDE = "valide"
-    AUTRE_HIERARCHIE = "autre-hierarchie"
-    EXPIRE_BIENTOT = "expire-bientot"
 
 
 def editor_subject(env_key: str) -> x509.Name:
@@ -109,6 +101,7 @@ class EditorPki:
                 return folder
         except (OSError, ValueError, KeyError):
             pass
+
         def issue(work: Path) -> None:
             build(work)
             (work / "issued.json").write_text(json.dumps({"issued_at": _now().isoformat()}))
