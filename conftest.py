@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "fixtures.options",
+    "fixtures.step_lookup",
     "fixtures.matrix",
     "fixtures.pki",
     "fixtures.targets",

@@ -1,6 +1,7 @@
 """Benchmark: the embedded server matrix versus a bare loop doing the same handshakes.
 
-Runs ``pytest features -m serveur`` in-process against the embedded reference servers (warm PKI cache),
+Runs ``pytest features -m serveur`` in-process against the embedded reference servers (the cache warmed by
+a first run of the same selection in its own process, as a developer's previous run leaves it),
 records every attempt the suite dialled, then replays exactly those attempts in a tight loop against the
 same, still-running servers. Also times cold PKI builds. Prints figures; asserts nothing (these machines
 are noisy: targets are read from the numbers, see the README).
@@ -113,9 +114,12 @@ def main() -> int:
             "-p",
             "no:cacheprovider",
         ]
-        from recette_sas.pki.store import Pki
+        # Warm the cache as a developer's previous run does: the same selection once, in its own process
+        # (PKI material, the leaves issued for the responder port it remembers, the editor's certificates).
+        import subprocess
 
-        Pki.load_or_build(Path(cache), responder_url="http://127.0.0.1:47600")  # warm the cache
+        warm = [sys.executable, "-m", "pytest", *pytest_args]
+        subprocess.run(warm, cwd=ROOT, capture_output=True, timeout=900, check=False)
         wall = time.perf_counter()
         code = pytest.main(pytest_args, plugins=[sys.modules[__name__]])
         wall = time.perf_counter() - wall
@@ -133,7 +137,10 @@ def main() -> int:
     print(
         f"bare loop              {f['bare_seconds']:.2f} s for the same handshakes against the same servers"
     )
-    print(f"ratio                  {matrix / f['bare_seconds']:.2f}x (target: at most 3x)")
+    print(
+        f"ratio                  {matrix / f['bare_seconds']:.2f}x (targets: at most 2.1x for the mTLS matrix, "
+        "2.5x with the functional checks)"
+    )
     if args.cold_builds:
         times = cold_builds(args.cold_builds)
         print(

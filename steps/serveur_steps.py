@@ -87,8 +87,8 @@ def _(pki: Pki, ans_env: str, defaut: str) -> Presentation:
 
     defect = Defect.parse(defaut)
     description = DEFECT_DESCRIPTIONS[defect]
-    attach_text("défaut du certificat", f"« {defect.value} » : {description}")
-    allure.dynamic.parameter("défaut du certificat", description, excluded=True)
+    # A parameter, not an attachment: shown beside the scenario in the report, and no file per scenario.
+    allure.dynamic.parameter("défaut du certificat", f"« {defect.value} » : {description}", excluded=True)
     return Presentation(identity=pki.identity(ans_env, defect), defects=defect_causes(defect.value))
 
 

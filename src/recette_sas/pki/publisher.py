@@ -237,7 +237,8 @@ class Publisher:
     default one is taken (another run, a nested test session); ``url`` is final from then on.
     With ``advertised`` (a staging server was configured with that address) or ``fallback=False`` (the
     editor fixed the port) there is no fallback: answering elsewhere than advertised would make the
-    server's OCSP checks fail for everyone. A run's default is port 0 (``fixtures/pki.py``).
+    server's OCSP checks fail for everyone. A run asks for the port the system chose for the previous
+    one, else port 0 (``fixtures/pki.py``).
     """
 
     def __init__(
