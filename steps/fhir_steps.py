@@ -53,12 +53,27 @@ def _search(
     return SearchAnswer(search=search, attempt=attempt, use_case=cible.use_case)
 
 
+_PRETTY: dict[int, tuple[SearchAnswer, str | None]] = {}
+
+
+def _pretty(answer: SearchAnswer) -> str | None:
+    """The Bundle as received, indented for a reader; computed once per answer (SAS's standard search is
+    made once per target and environment and every scenario attaches what it judged)."""
+    cached = _PRETTY.get(id(answer))
+    if cached is None or cached[0] is not answer:
+        text = answer.text
+        if text is not None:
+            with contextlib.suppress(ValueError):
+                text = json.dumps(json.loads(text), indent=1, ensure_ascii=False)
+        cached = (answer, text)
+        _PRETTY[id(answer)] = cached
+    return cached[1]
+
+
 def _evidence(answer: SearchAnswer) -> None:
     attach_attempt(answer.attempt, name="recherche de créneaux")
-    text = answer.text
+    text = _pretty(answer)
     if text is not None:
-        with contextlib.suppress(ValueError):
-            text = json.dumps(json.loads(text), indent=1, ensure_ascii=False)
         attach_text("Bundle reçu", text)
 
 
