@@ -1,8 +1,16 @@
-"""Attach evidence to the Allure report: attempt records (public data only) and verdict texts."""
+"""Attach evidence to the Allure report: attempt records (public data only) and verdict texts.
+
+The same evidence is often judged by many scenarios: a target's positive control is attached to every
+negative scenario on it, SAS's standard slot search (a 70 KB Bundle) to the 22 functional scenarios of
+an environment. It is written once per run and every later scenario's report points at that file
+(``attach_shared``): each scenario still shows it, and a run writes 2 MB less per environment. Where the
+report plugin lacks what this needs, each scenario gets its own copy, as ``allure.attach`` does.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import allure
 
@@ -10,6 +18,8 @@ from fixtures.levels import record_certificate
 from recette_sas.verdict import Attempt
 
 _ENCODED: dict[int, tuple[Attempt, str]] = {}
+_SHARED: dict[tuple[int, str], tuple[object, str]] = {}
+_LIFECYCLE: list[Any] = []
 
 
 def _encoded(attempt: Attempt) -> str:
@@ -23,8 +33,39 @@ def _encoded(attempt: Attempt) -> str:
     return cached[1]
 
 
+def _lifecycle() -> Any:
+    """The Allure lifecycle of this session (None without ``--alluredir``); a new session forgets the files
+    the previous one wrote (in-process pytester runs)."""
+    import allure_commons
+
+    found = next((p.lifecycle for p in allure_commons.plugin_manager.get_plugins() if hasattr(p, "lifecycle")), None)
+    if not _LIFECYCLE or _LIFECYCLE[0] is not found:
+        _SHARED.clear()
+        _LIFECYCLE[:] = [found]
+    return found
+
+
+def attach_shared(owner: object, body: str, *, name: str, attachment_type: Any) -> None:
+    """Attach ``body`` to the running scenario under ``name``; when ``owner`` (an attempt, an answer) was
+    attached before in this run, point at the file written then instead of writing it again."""
+    lifecycle = _lifecycle()
+    if lifecycle is None or not hasattr(lifecycle, "_attach"):
+        allure.attach(body, name=name, attachment_type=attachment_type)
+        return
+    from allure_commons.utils import uuid4
+
+    key = (id(owner), str(attachment_type.extension))
+    cached = _SHARED.get(key)
+    if cached is not None and cached[0] is owner:
+        lifecycle._attach(cached[1], name=name, attachment_type=attachment_type)  # the reference, no file
+        return
+    uid = uuid4()
+    lifecycle.attach_data(uid, body, name=name, attachment_type=attachment_type)
+    _SHARED[key] = (owner, uid)
+
+
 def attach_attempt(attempt: Attempt, *, name: str) -> None:
-    allure.attach(_encoded(attempt), name=name, attachment_type=allure.attachment_type.JSON)
+    attach_shared(attempt, _encoded(attempt), name=name, attachment_type=allure.attachment_type.JSON)
 
 
 def attach_text(name: str, text: str) -> None:

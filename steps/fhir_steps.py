@@ -13,12 +13,13 @@ import threading
 import urllib.parse
 from typing import TYPE_CHECKING
 
+import allure
 import pytest
 from pytest_bdd import parsers, then, when
 
 from recette_sas.verdict import Attempt
 
-from .evidence import attach_attempt, attach_text
+from .evidence import attach_attempt, attach_shared, attach_text
 
 if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
     from recette_sas.pki.store import Pki
@@ -74,7 +75,7 @@ def _evidence(answer: SearchAnswer) -> None:
     attach_attempt(answer.attempt, name="recherche de créneaux")
     text = _pretty(answer)
     if text is not None:
-        attach_text("Bundle reçu", text)
+        attach_shared(answer, text, name="Bundle reçu", attachment_type=allure.attachment_type.TEXT)
 
 
 @when("la plateforme SAS recherche les créneaux des praticiens de test", target_fixture="reponse")

@@ -460,6 +460,30 @@ def test_the_suite_never_attaches_a_key(conforme_run: Path) -> None:
     assert find_secrets(conforme_run) == {}
 
 
+def test_evidence_judged_by_many_scenarios_is_one_file_every_one_of_them_shows(conforme_run: Path) -> None:
+    """A positive control, or SAS's standard search, is written once; each scenario that judged it points at
+    that file (steps/evidence.py), and every attachment a result names exists."""
+
+    def attachments(item: dict[str, Any]) -> list[dict[str, Any]]:
+        return [*item.get("attachments", []), *(a for s in item.get("steps", []) for a in attachments(s))]
+
+    users: dict[str, set[str]] = {}
+    for result in results_of(conforme_run):
+        for attachment in attachments(result):
+            assert (conforme_run / attachment["source"]).is_file(), attachment
+            users.setdefault(attachment["source"], set()).add(result["uuid"])
+    by_name: dict[str, int] = {}
+    for result in results_of(conforme_run):
+        for attachment in attachments(result):
+            if len(users[attachment["source"]]) > 1:
+                by_name[attachment["name"]] = by_name.get(attachment["name"], 0) + 1
+    assert by_name.get("contrôle positif", 0) > 100 and by_name.get("Bundle reçu", 0) >= 20, by_name
+    refusals = [r for r in results_of(conforme_run) if any(s["name"].startswith("Alors l'appel est refusé") for s in r["steps"])]
+    assert refusals and all(
+        any(a["name"] == "contrôle positif" for a in attachments(r)) for r in refusals
+    )  # shared, never dropped
+
+
 # --- CI templates ---------------------------------------------------------------------------------------
 
 
