@@ -116,7 +116,14 @@ def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> l
 
 def _malformed(case: str, identifiers: tuple[str, ...], use_case: str = "ps-indiv") -> list[tuple[str, str]]:
     """The use case's standard search with one mistake: no status, a start without prefix, 26 identifiers."""
-    from recette_sas.server.flows import IDENTIFIER_PARAM, RPPS_SYSTEM, SIRET_SYSTEM, SOS_HAS, SOS_IDENTIFIER_PARAM, slot_search
+    from recette_sas.server.flows import (
+        IDENTIFIER_PARAM,
+        RPPS_SYSTEM,
+        SIRET_SYSTEM,
+        SOS_HAS,
+        SOS_IDENTIFIER_PARAM,
+        slot_search,
+    )
 
     good = slot_search(identifiers, use_case=use_case)
     pairs = [tuple(p.split("=", 1)) for p in good.query.split("&")]

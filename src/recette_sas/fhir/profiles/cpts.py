@@ -94,7 +94,7 @@ BUNDLE = Profile(
             | {
                 "FHIR-BUNDLE-TOTAL-COUNT", "FHIR-BUNDLE-SEARCH-MODE", "FHIR-BUNDLE-SLOT-SCHEDULE",
                 "FHIR-BUNDLE-SCHEDULE-ACTOR", "FHIR-BUNDLE-SCHEDULE-ACTORS", "FHIR-BUNDLE-ROLE-PRACTITIONER",
-            },  # fmt: skip
+            },
         ),
         LINK_MAX,
         Rule(

@@ -26,6 +26,8 @@ Decisions on the IG's ambiguities:
 
 from __future__ import annotations
 
+from typing import Any
+
 from recette_sas.fhir.profiles import bundle_agregateur, fr_location_agregateur, fr_slot_agregateur
 from recette_sas.fhir.profiles.cpts import (
     APPOINTMENT_REQUIRED,
@@ -195,12 +197,19 @@ SCHEDULE = Profile(
 )
 
 LOCATION_FSH = f"{FSH}FrLocationAgregateurSOS.fsh"
-MANAGING = (
-    "FHIR-LOC-SOS-MANAGING-ORGANIZATION",
-    "bloquant",
-    "Location.managingOrganization référence l'association SOS Médecins (Organization)",
-    f"{LOCATION_FSH}:15-17 (managingOrganization 1.., only Reference(FrOrganizationAgregateurSOS), reference 1..)",
-)
+
+
+def _managing(path: str, **columns: Any) -> Rule:
+    return Rule(
+        "FHIR-LOC-SOS-MANAGING-ORGANIZATION",
+        "bloquant",
+        "Location.managingOrganization référence l'association SOS Médecins (Organization)",
+        f"{LOCATION_FSH}:15-17 (managingOrganization 1.., only Reference(FrOrganizationAgregateurSOS), reference 1..)",
+        path=path,
+        **columns,
+    )
+
+
 LOCATION = Profile(
     url=LOCATION_URL,
     name="FrLocationAgregateurSOS",
@@ -246,11 +255,11 @@ LOCATION = Profile(
             {
                 "FHIR-LOC-ADDRESS", "FHIR-LOC-ADDRESS-LINE", "FHIR-LOC-ADDRESS-CITY", "FHIR-LOC-ADDRESS-POSTALCODE",
                 "FHIR-LOC-POSTALCODE-FORMAT",
-            },  # fmt: skip
+            },
         ),
-        Rule(*MANAGING, path="managingOrganization", min=1),
-        Rule(*MANAGING, path="managingOrganization", targets=("Organization",)),
-        Rule(*MANAGING, path="managingOrganization.reference", min=1),
+        _managing("managingOrganization", min=1),
+        _managing("managingOrganization", targets=("Organization",)),
+        _managing("managingOrganization.reference", min=1),
     ),
 )
 
