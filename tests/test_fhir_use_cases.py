@@ -336,3 +336,34 @@ def test_the_positive_control_sends_the_use_case_request() -> None:
     assert "service-type-reference" in flow_request("agregation", use_case="cpts").path
     sos = flow_request("agregation", base_path="/fhir", identifiers=("334173748400020",), use_case="sos")
     assert sos.path.startswith("/fhir/Schedule?_revinclude=Slot%3Aschedule&") and "334173748400020" in sos.path
+
+
+def test_a_configuration_chooses_the_use_case_per_editor_environment(tmp_path: Path) -> None:
+    """One editor, two environments of different use cases: each gets its own scenarios, none is skipped."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    config = tmp_path / "editeur.toml"
+    config.write_text(
+        'editor = "Test"\nmapping = "un-pour-un"\n'
+        '[environments.recette]\nbase_url = "https://localhost:8443/fhir"\nuse_case = "cpts"\n'
+        '[environments.preproduction]\nbase_url = "https://localhost:8444/fhir"\nuse_case = "sos"\n'
+        'structures = ["334173748400020"]\n'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(root / "features"), f"--rootdir={root}", "-c", str(root / "pyproject.toml"),
+         "--collect-only", "-q", "-m", "fhir and agregation", f"--sas-config={config}"],
+        capture_output=True, text=True, timeout=120, cwd=root, check=False,
+    )  # fmt: skip
+    ids = [line for line in proc.stdout.splitlines() if "::" in line]
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    sos = [i for i in ids if "frslotagregateursos" in i or "association" in i]
+    cpts = [i for i in ids if "cpts" in i and "sos" not in i]
+    assert sos and all("[preproduction-" in i for i in sos)
+    assert cpts and all("[recette-" in i for i in cpts)
+    assert not [i for i in ids if "[production-" in i]  # not configured
+    assert not [i for i in ids if "respecte_le_profil_bundleagregateur[" in i]  # PS indiv only: none configured
+    practitioners = [i for i in ids if "praticien" in i]  # PS indiv and CPTS: only where CPTS
+    assert practitioners and all("[recette-" in i for i in practitioners)
+    assert len([i for i in ids if "[recette-" in i]) == 34 and len([i for i in ids if "[preproduction-" in i]) == 30
