@@ -28,16 +28,23 @@ if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the featu
 
 
 UNKNOWN_RPPS = "899999999990"
+UNKNOWN_SIRET = "399999999999990"
 FILLER = tuple(f"8{n:011d}" for n in range(900000000001, 900000000026))
+SOS_FILLER = tuple(f"3{n:014d}" for n in range(99999000000001, 99999000000026))
 PERF_SEARCHES = 5
 _CACHE: dict[tuple[str, str], SearchAnswer] = {}
 _LOCK = threading.Lock()
 
 
 def _wanted(cible: Target) -> tuple[str, ...]:
-    from recette_sas.fhir.seed import SEEDED_RPPS
+    """The target's test identifiers for its use case (RPPS; SIRET for SOS), or the reference server's."""
+    from recette_sas.server.flows import DEFAULT_IDENTIFIERS
 
-    return cible.practitioners or SEEDED_RPPS
+    return cible.identifiers or DEFAULT_IDENTIFIERS[cible.use_case]
+
+
+def _filler(cible: Target) -> tuple[str, ...]:
+    return SOS_FILLER if cible.use_case == "sos" else FILLER
 
 
 def _search(
@@ -47,7 +54,7 @@ def _search(
     from recette_sas.server.fhir_rules import SearchAnswer
     from recette_sas.server.flows import slot_search
 
-    search = slot_search(identifiers, base_path=cible.base_path, **kw)  # type: ignore[arg-type]
+    search = slot_search(identifiers, use_case=cible.use_case, base_path=cible.base_path, **kw)  # type: ignore[arg-type]
     attempt = session.attempt(
         cible, "agregation", ans_env, search.request, identity=pki.identity(ans_env, Defect.VALIDE)
     )
@@ -79,6 +86,7 @@ def _evidence(answer: SearchAnswer) -> None:
 
 
 @when("la plateforme SAS recherche les créneaux des praticiens de test", target_fixture="reponse")
+@when("la plateforme SAS recherche les créneaux des associations de test", target_fixture="reponse")
 def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> SearchAnswer:
     key = (cible.key, ans_env)
     with _LOCK:
@@ -92,13 +100,16 @@ def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> S
 
 
 @when("la plateforme SAS recherche les créneaux d'un praticien inconnu", target_fixture="reponse")
+@when("la plateforme SAS recherche les créneaux d'une association inconnue", target_fixture="reponse")
 def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> SearchAnswer:
-    answer = _search(target_session, pki, cible, ans_env, (UNKNOWN_RPPS,))
+    unknown = UNKNOWN_SIRET if cible.use_case == "sos" else UNKNOWN_RPPS
+    answer = _search(target_session, pki, cible, ans_env, (unknown,))
     _evidence(answer)
     return answer
 
 
 @when("la plateforme SAS recherche les créneaux du premier praticien de test", target_fixture="reponse")
+@when("la plateforme SAS recherche les créneaux de la première association de test", target_fixture="reponse")
 def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> SearchAnswer:
     answer = _search(target_session, pki, cible, ans_env, _wanted(cible)[:1])
     _evidence(answer)
@@ -106,9 +117,10 @@ def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> S
 
 
 @when("la plateforme SAS recherche les créneaux de 25 praticiens", target_fixture="reponse")
+@when("la plateforme SAS recherche les créneaux de 25 associations", target_fixture="reponse")
 def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> SearchAnswer:
     wanted = _wanted(cible)
-    answer = _search(target_session, pki, cible, ans_env, (*wanted, *FILLER)[:25])
+    answer = _search(target_session, pki, cible, ans_env, (*wanted, *_filler(cible))[:25])
     _evidence(answer)
     return answer
 
@@ -118,26 +130,38 @@ def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str) -> l
     return [_search(target_session, pki, cible, ans_env, _wanted(cible)) for _ in range(PERF_SEARCHES)]
 
 
-def _malformed(case: str, identifiers: tuple[str, ...]) -> list[tuple[str, str]]:
-    from recette_sas.server.flows import IDENTIFIER_PARAM, slot_search
+def _malformed(case: str, identifiers: tuple[str, ...], use_case: str = "ps-indiv") -> list[tuple[str, str]]:
+    """The use case's standard search with one mistake: no status, a start without prefix, 26 identifiers."""
+    from recette_sas.server.flows import (
+        IDENTIFIER_PARAM,
+        RPPS_SYSTEM,
+        SIRET_SYSTEM,
+        SOS_HAS,
+        SOS_IDENTIFIER_PARAM,
+        slot_search,
+    )
 
-    good = slot_search(identifiers)
+    good = slot_search(identifiers, use_case=use_case)
     pairs = [tuple(p.split("=", 1)) for p in good.query.split("&")]
     decoded = [(urllib.parse.unquote_plus(k), urllib.parse.unquote_plus(v)) for k, v in pairs]
+    sos = use_case == "sos"
+    status, start = (f"{SOS_HAS}status", f"{SOS_HAS}start") if sos else ("status", "start")
     if case == "sans status":
-        return [(k, v) for k, v in decoded if k != "status"]
+        return [(k, v) for k, v in decoded if k != status]
     if case == "start sans préfixe":
-        return [(k, v[2:] if k == "start" and v.startswith("ge") else v) for k, v in decoded]
+        return [(k, v[2:] if k == start and v.startswith("ge") else v) for k, v in decoded]
     if case == "26 identifiants":
-        many = ",".join(f"urn:oid:1.2.250.1.71.4.2.1|{i}" for i in (*identifiers, *FILLER)[:26])
-        return [(k, many if k == IDENTIFIER_PARAM else v) for k, v in decoded]
+        system, param = (SIRET_SYSTEM, SOS_IDENTIFIER_PARAM) if sos else (RPPS_SYSTEM, IDENTIFIER_PARAM)
+        filler = SOS_FILLER if sos else FILLER
+        many = ",".join(f"{system}|{i}" for i in (*identifiers, *filler)[:26])
+        return [(k, many if k == param else v) for k, v in decoded]
     raise ValueError(f"unknown malformed search {case!r}")
 
 
 @when(parsers.parse("la plateforme SAS envoie une recherche mal formée « {cas} »"), target_fixture="reponse")
 def _(target_session: TargetSession, pki: Pki, cible: Target, ans_env: str, cas: str) -> SearchAnswer:
     answer = _search(
-        target_session, pki, cible, ans_env, _wanted(cible), params=_malformed(cas, _wanted(cible))
+        target_session, pki, cible, ans_env, _wanted(cible), params=_malformed(cas, _wanted(cible), cible.use_case)
     )
     _evidence(answer)
     return answer
@@ -236,6 +260,7 @@ def _(reponse: SearchAnswer, fhir_control: Attempt) -> None:
 
 
 @then("chaque praticien de test est dans la réponse")
+@then("chaque association de test est dans la réponse")
 def _(reponse: SearchAnswer, fhir_control: Attempt, cible: Target) -> None:
     from recette_sas.server import fhir_rules
 
@@ -243,6 +268,7 @@ def _(reponse: SearchAnswer, fhir_control: Attempt, cible: Target) -> None:
 
 
 @then("la réponse ne porte que le premier praticien de test")
+@then("la réponse ne porte que la première association de test")
 def _(reponse: SearchAnswer, fhir_control: Attempt, cible: Target) -> None:
     from recette_sas.server import fhir_rules
 

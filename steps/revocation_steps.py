@@ -72,7 +72,7 @@ def _(
             target,
             flow,
             ans_env,
-            flow_request(flow, base_path=target.base_path),
+            flow_request(flow, base_path=target.base_path, use_case=target.use_case),
             identity=pki.identity(ans_env, Defect.REVOQUE),
         )
     attach_attempt(before, name="certificat révoqué, sans panne")
@@ -91,7 +91,7 @@ def _(
     from recette_sas.server.revocation_rules import FaultObservation
 
     valid_id, revoked_id = pki.identity(ans_env, Defect.VALIDE), pki.identity(ans_env, Defect.REVOQUE)
-    request = flow_request(flow, base_path=panne.target.base_path)
+    request = flow_request(flow, base_path=panne.target.base_path, use_case=panne.target.use_case)
     with publisher.faulty(panne.fault) as seen:
         valid = target_session.attempt(panne.target, flow, ans_env, request, identity=valid_id)
         revoked = target_session.attempt(panne.target, flow, ans_env, request, identity=revoked_id)
@@ -162,7 +162,7 @@ def _(
     from recette_sas.server.flows import flow_request
 
     previous, identity = sentinelle
-    request = flow_request(flow, base_path=cible.base_path)
+    request = flow_request(flow, base_path=cible.base_path, use_case=cible.use_case)
     control = target_session.control(cible, flow, ans_env)
     attach_attempt(control, name="contrôle positif")
     seen: Attempt | None = None

@@ -146,9 +146,8 @@ def _(
 ) -> Attempt:
     from recette_sas.server.flows import flow_request
 
-    return _call(
-        target_session, cible, flow, ans_env, flow_request(flow, base_path=cible.base_path), presentation
-    )
+    request = flow_request(flow, base_path=cible.base_path, use_case=cible.use_case)
+    return _call(target_session, cible, flow, ans_env, request, presentation)
 
 
 @when("elle met à jour un compte régulateur par son identifiant", target_fixture="tentative")

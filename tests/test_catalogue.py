@@ -40,6 +40,9 @@ NON_REQUIREMENT_TAGS = {
     "ip",
     "correspondance_partagee",
     "correspondance_separee",
+    "cas_ps_indiv",
+    "cas_cpts",
+    "cas_sos",
     *LEVELS,
 }
 CHECK_ID = re.compile(r"(?P<requirement>[A-Z]{3}-[A-Z0-9-]+)-(?P<number>\d{2})")

@@ -597,7 +597,7 @@ def test_unknown_profile_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="profil inconnu"):
         validate_resource({"resourceType": "Slot"}, "http://example.org/StructureDefinition/Nope")
     with pytest.raises(ValueError, match="cas d'usage"):
-        validate_bundle({"resourceType": "Bundle", "type": "searchset"}, use_case="sos")
+        validate_bundle({"resourceType": "Bundle", "type": "searchset"}, use_case="hospitalier")
 
 
 def test_naive_datetimes_are_refused() -> None:

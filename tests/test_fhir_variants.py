@@ -34,7 +34,13 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "statut-occupe": ({"SRV-FHIR-CRENEAUX-01"}, set()),
     "sans-total": ({"SRV-FHIR-REPONSE-01", "SRV-FHIR-REPONSE-02", "SRV-FHIR-IDENTIFIANTS-03"}, set()),
     "404-si-vide": ({"SRV-FHIR-REPONSE-02"}, set()),
-    "sans-include": ({"SRV-FHIR-REFERENCES-01"} | ANSWERED, set()),
+    # No Schedule, Practitioner nor PractitionerRole (nor its contained Location): their profile scenarios
+    # find nothing to hold to the profile, which is a failure, never a vacuous pass.
+    "sans-include": (
+        {"SRV-FHIR-REFERENCES-01", "SRV-FHIR-PROFILS-04", "SRV-FHIR-PROFILS-05", "SRV-FHIR-PROFILS-06",
+         "SRV-FHIR-PROFILS-07"} | ANSWERED,
+        set(),
+    ),
     "reference-pendante": ({"SRV-FHIR-REFERENCES-01"}, set()),
     "hors-fenetre": ({"SRV-FHIR-CRENEAUX-03"}, set()),
     # A slot an hour ago is also before the window, which starts now.

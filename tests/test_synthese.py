@@ -44,6 +44,8 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 IN_CI = os.environ.get("CI") == "true"
 ENVS = ("recette", "preproduction", "production")
 CATALOGUE = load_catalogue()
+PS_INDIV = {req: entry for req, entry in CATALOGUE.items() if "use_case" not in entry}
+"""The requirements a PS-indiv run shows: those of one other use case (``use_case``, CPTS or SOS) are not its rows."""
 IP_CHECK = "test_ladresse_ip_sortante_de_sas_figure_dans_la_liste_déclarée"
 CLI = (sys.executable, "-m", "recette_sas.cli")
 SERVE_BOUND = ("--max-seconds", "300", "--ready-file")
@@ -300,7 +302,7 @@ def test_every_requirement_against_the_three_environments_with_the_summarys_numb
     summary = _summary(reference_run)
     page = (reference_run / "synthese.html").read_text(encoding="utf-8")
     table = table_of(page)
-    assert [row[0].split(" ", 1)[0] for row in table.rows] == list(CATALOGUE)
+    assert [row[0].split(" ", 1)[0] for row in table.rows] == list(PS_INDIV)
     expected: dict[tuple[str, str], Counter[str]] = {}
     for result in summary["results"]:
         for req in result["requirements"]:
@@ -329,7 +331,7 @@ def test_the_page_is_self_contained_and_the_markdown_says_the_same(reference_run
     assert "<script" not in page and not re.search(r"(src|href)=", page), "the page must need nothing"
     assert "@page{size:A4" in page
     markdown = (reference_run / "synthese.md").read_text(encoding="utf-8")
-    for req in CATALOGUE:
+    for req in PS_INDIV:
         assert re.search(rf"^\| \*\*{re.escape(req.replace('-', '-'))}\*\* ", markdown, flags=re.M), req
     assert "**✔ Verdict : CONFORME** — code de sortie 0" in markdown
     assert counts_text(_summary(reference_run)["totals"]) in markdown
@@ -343,7 +345,7 @@ def test_reference_page_renders_passes_axe_and_prints_on_two_a4_pages(
     chromium(tmp_path, "--window-size=1200,2400", f"--screenshot={png}", url=page.as_uri(), text=False)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 50_000, "blank screenshot"
     text = rendered_text(page, tmp_path)
-    for req in CATALOGUE:
+    for req in PS_INDIV:
         assert f"{req} " in text, req
     assert text.count("✔ conforme") >= 3 * 30
     assert axe_violations(page, tmp_path) == []
@@ -485,3 +487,19 @@ def test_ci_templates_publish_the_record_beside_the_allure_report_and_as_the_job
     assert steps.index(summary_step) < steps.index(pages) and pages["with"]["path"] == "reports/allure-report"
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
     assert "reports/synthese.html" in upload["with"]["path"]
+
+
+def test_a_use_case_requirement_is_a_row_only_where_the_run_judged_it() -> None:
+    """A CPTS or SOS requirement (``use_case`` in the catalogue) belongs to that use case's editors' records."""
+    catalogue = {
+        "SRV-CN": {"level": "bloquant"},
+        "SRV-FHIR-SOS-PROFILS": {"level": "bloquant", "use_case": "sos"},
+        "SRV-FHIR-CPTS-PROFILS": {"level": "bloquant", "use_case": "cpts"},
+    }
+    summary = {
+        "verdict": "conforme",
+        "exit_code": 0,
+        "results": [_result("SRV-FHIR-SOS-PROFILS-01", "recette", "passed", req="SRV-FHIR-SOS-PROFILS")],
+    }
+    record = build_record(summary, catalogue, FACTS)
+    assert [r.requirement for r in record.rows] == ["SRV-CN", "SRV-FHIR-SOS-PROFILS"]

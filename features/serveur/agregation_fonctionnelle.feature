@@ -5,6 +5,8 @@ Fonctionnalité: Agrégation des créneaux, fonctionnellement : la réponse à l
   identifiants RPPS des praticiens de test, status=free, les deux _include, Accept: application/json+fhir) et
   la réponse est vérifiée contre l'IG FHIR SAS et les contrôles du kit de test de l'ANS. Chaque verdict n'est
   retenu que si le contrôle positif est passé sur la même cible pendant la même exécution.
+  Les scénarios sans étiquette de cas d'usage valent pour les trois (PS indiv, CPTS, SOS Médecins : la recherche
+  est alors celle du cas d'usage de l'environnement) ; @cas_ps_indiv / @cas_cpts les réservent à ces cas.
 
   Contexte:
     Soit le serveur de l'éditeur qui répond à l'environnement ANS
@@ -14,7 +16,7 @@ Fonctionnalité: Agrégation des créneaux, fonctionnellement : la réponse à l
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors la réponse est un Bundle searchset avec son total
 
-  @SRV-FHIR-REPONSE @SRV-FHIR-REPONSE-02 @bloquant
+  @SRV-FHIR-REPONSE @SRV-FHIR-REPONSE-02 @bloquant @cas_ps_indiv @cas_cpts
   Scénario: Un praticien inconnu donne 200 et un Bundle de total 0, jamais 404
     Quand la plateforme SAS recherche les créneaux d'un praticien inconnu
     Alors la réponse est un Bundle searchset de total 0
@@ -34,32 +36,32 @@ Fonctionnalité: Agrégation des créneaux, fonctionnellement : la réponse à l
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors la réponse respecte la structure FHIR R4
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-02 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-02 @bloquant @cas_ps_indiv
   Scénario: Le Bundle respecte le profil BundleAgregateur
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors les ressources respectent le profil « BundleAgregateur »
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-03 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-03 @bloquant @cas_ps_indiv
   Scénario: Chaque Slot respecte le profil FrSlotAgregateur
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors les ressources respectent le profil « FrSlotAgregateur »
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-04 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-04 @bloquant @cas_ps_indiv @cas_cpts
   Scénario: Chaque Schedule respecte le profil FrScheduleAgregateur
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors les ressources respectent le profil « FrScheduleAgregateur »
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-05 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-05 @bloquant @cas_ps_indiv @cas_cpts
   Scénario: Chaque Practitioner respecte FrPractitionerAgregateur (IDNPS, RPPS 8 + 11 chiffres)
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors les ressources respectent le profil « FrPractitionerAgregateur »
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-06 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-06 @bloquant @cas_ps_indiv @cas_cpts
   Scénario: Chaque PractitionerRole respecte FrPractitionerRoleExerciceAgregateur
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors les ressources respectent le profil « FrPractitionerRoleExerciceAgregateur »
 
-  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-07 @bloquant
+  @SRV-FHIR-PROFILS @SRV-FHIR-PROFILS-07 @bloquant @cas_ps_indiv @cas_cpts
   Scénario: Chaque Location respecte FrLocationAgregateur (voie, ville, code postal à 5 chiffres)
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors les ressources respectent le profil « FrLocationAgregateur »
@@ -119,17 +121,17 @@ Fonctionnalité: Agrégation des créneaux, fonctionnellement : la réponse à l
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors le moteur FHIR ne relève aucun constat recommandé
 
-  @SRV-FHIR-IDENTIFIANTS @SRV-FHIR-IDENTIFIANTS-01 @bloquant
+  @SRV-FHIR-IDENTIFIANTS @SRV-FHIR-IDENTIFIANTS-01 @bloquant @cas_ps_indiv @cas_cpts
   Scénario: Une recherche pour plusieurs praticiens répond pour chacun
     Quand la plateforme SAS recherche les créneaux des praticiens de test
     Alors chaque praticien de test est dans la réponse
 
-  @SRV-FHIR-IDENTIFIANTS @SRV-FHIR-IDENTIFIANTS-02 @bloquant
+  @SRV-FHIR-IDENTIFIANTS @SRV-FHIR-IDENTIFIANTS-02 @bloquant @cas_ps_indiv @cas_cpts
   Scénario: Une recherche pour un praticien ne renvoie que lui
     Quand la plateforme SAS recherche les créneaux du premier praticien de test
     Alors la réponse ne porte que le premier praticien de test
 
-  @SRV-FHIR-IDENTIFIANTS @SRV-FHIR-IDENTIFIANTS-03 @bloquant
+  @SRV-FHIR-IDENTIFIANTS @SRV-FHIR-IDENTIFIANTS-03 @bloquant @cas_ps_indiv @cas_cpts
   Scénario: Une recherche pour 25 praticiens reçoit sa réponse
     Quand la plateforme SAS recherche les créneaux de 25 praticiens
     Alors la réponse est un Bundle searchset avec son total

@@ -67,6 +67,9 @@ class EditorEnvironment:
     practitioners: tuple[str, ...] = ()
     """RPPS (``8`` + 11 digits) of the test practitioners SAS searches the slots of (1 to 25)."""
     use_case: str = "ps-indiv"
+    """The slot search SAS sends this environment: ``ps-indiv``, ``cpts`` or ``sos`` (SOS Médecins)."""
+    structures: tuple[str, ...] = ()
+    """SIRET (``3`` + 14 digits, as SAS sends it) of the test SOS Médecins associations (1 to 25; ``sos`` only)."""
     read_back: bool = False  # the editor exposes GET [base]/Practitioner?identifier= (regulator read-back)
 
     @property
@@ -206,6 +209,7 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
             "client",
             "ip_allow_list",
             "practitioners",
+            "structures",
             "use_case",
             "read_back",
         }
@@ -269,13 +273,17 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
         allow_list = tuple(allow)
     practitioners = _practitioners(reader)
     use_case = reader.string("use_case", default="ps-indiv")
-    if use_case in USE_CASES_NOT_YET:
-        raise reader.fail("use_case", f"{use_case!r} is not supported yet (only ps-indiv is)")
-    if use_case != "ps-indiv":
-        raise reader.fail("use_case", f"unknown use case {use_case!r} (expected ps-indiv, cpts or sos)")
+    if use_case not in USE_CASES:
+        raise reader.fail("use_case", f"unknown use case {use_case!r} (expected {', '.join(USE_CASES)})")
+    structures = _structures(reader)
+    if use_case == "sos" and practitioners:
+        raise reader.fail("practitioners", "SAS searches SOS Médecins associations by SIRET: list them under structures")
+    if use_case != "sos" and structures:
+        raise reader.fail("structures", f"only for use_case = \"sos\" (this environment is {use_case})")
     return EditorEnvironment(
         practitioners=practitioners,
         use_case=str(use_case),
+        structures=structures,
         key=key,
         base_url=base_url,
         trust=str(trust),
@@ -291,8 +299,10 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
     )
 
 
-USE_CASES_NOT_YET = ("cpts", "sos")
+USE_CASES = ("ps-indiv", "cpts", "sos")
+"""The slot-search use cases of the IG (``server.flows.USE_CASES`` builds their requests)."""
 _RPPS = re.compile(r"8[0-9]{11}")
+_SIRET = re.compile(r"3[0-9]{14}")
 
 
 def _practitioners(reader: _Reader) -> tuple[str, ...]:
@@ -308,6 +318,22 @@ def _practitioners(reader: _Reader) -> tuple[str, ...]:
             raise reader.fail("practitioners", f"{rpps!r} is not an RPPS as SAS sends it (\"8\" + 11 digits)")
     if len(set(raw)) != len(raw):
         raise reader.fail("practitioners", "the same RPPS is listed twice")
+    return tuple(raw)
+
+
+def _structures(reader: _Reader) -> tuple[str, ...]:
+    raw = reader.data.get("structures")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise reader.fail("structures", "must be a list of SIRET strings (\"3\" + 14 digits)")
+    if not 1 <= len(raw) <= 25:
+        raise reader.fail("structures", f"{len(raw)} associations: SAS searches 1 to 25 at once")
+    for siret in raw:
+        if not _SIRET.fullmatch(siret):
+            raise reader.fail("structures", f"{siret!r} is not a SIRET as SAS sends it (\"3\" + 14 digits)")
+    if len(set(raw)) != len(raw):
+        raise reader.fail("structures", "the same SIRET is listed twice")
     return tuple(raw)
 
 

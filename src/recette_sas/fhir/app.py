@@ -10,6 +10,8 @@ Flows served (ANS FHIR IG "Service d'Accès aux Soins", R4, JSON):
 - ``GET /metadata``: CapabilityStatement (the harmless reachability request);
 - ``GET /Slot?...``: the seeded agenda searched (``fhir.slots``, ``fhir.seed``): a ``searchset`` Bundle
   with ``total`` (empty is an answer, never 404), 400 + OperationOutcome for a malformed search;
+- ``GET /Schedule?...``: the SOS Médecins search (``fhir.schedules``, ``fhir.seed_use_cases``): the
+  associations' Schedules with their Slots, Locations and Organizations;
 - ``/Practitioner``: the regulator accounts (INT_R02), answered by ``fhir.regulators.RegulatorStore``.
 
 Errors are OperationOutcome resources with the status the IG gives (400 malformed, 404 unknown).
@@ -25,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from recette_sas.fhir import slots
+from recette_sas.fhir import schedules, slots
 from recette_sas.fhir.regulators import RegulatorStore
 
 FHIR_JSON = "application/fhir+json"
@@ -106,6 +108,8 @@ class FhirApp:
             return self._only(method, "GET") or fhir_response(200, _capability_statement(base))
         if path == "/Slot":
             return self._only(method, "GET") or self._search_slots(base, target)
+        if path == "/Schedule":
+            return self._only(method, "GET") or self._search_schedules(base, target)
         if path == "/Practitioner" or path.startswith("/Practitioner/"):
             status, resource, extra = self.regulators.answer(method, path, query, lowered, body, base)
             return fhir_response(status, resource, headers=extra)
@@ -129,6 +133,10 @@ class FhirApp:
 
     def _search_slots(self, base: str, target: str) -> FhirResponse:
         status, content_type, body = slots.search(base, target, defect=self.defect)
+        return FhirResponse(status, (("Content-Type", content_type),), body)
+
+    def _search_schedules(self, base: str, target: str) -> FhirResponse:
+        status, content_type, body = schedules.search(base, target, defect=self.defect)
         return FhirResponse(status, (("Content-Type", content_type),), body)
 
 
@@ -155,7 +163,19 @@ def _capability_statement(base: str) -> dict[str, Any]:
                             {"name": "status", "type": "token"},
                             {"name": "schedule.actor:Practitioner.identifier", "type": "token"},
                         ],
-                        "searchInclude": ["Slot:schedule", "Schedule:actor"],
+                        "searchInclude": [
+                            "Slot:schedule",
+                            "Schedule:actor",
+                            "Slot:service-type-reference",
+                            "HealthcareService:organization",
+                        ],
+                    },
+                    {
+                        "type": "Schedule",
+                        "interaction": [{"code": "search-type"}],
+                        "searchParam": [{"name": "actor:Location.organization.identifier", "type": "token"}],
+                        "searchInclude": ["Schedule:actor:Location", "Location:organization"],
+                        "searchRevInclude": ["Slot:schedule"],
                     },
                     {
                         "type": "Practitioner",

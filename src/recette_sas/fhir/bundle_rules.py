@@ -21,6 +21,7 @@ from recette_sas.fhir.context import BundleIndex, Context, Entry, Issue, referen
 from recette_sas.fhir.findings import Finding
 from recette_sas.fhir.profiles import USE_CASES
 from recette_sas.fhir.rules_catalogue import RULES, SELF_LINK_SOURCE
+from recette_sas.fhir.use_case_checks import USE_CASE_CHECKS, links
 
 
 def _instant(value: object) -> datetime | None:
@@ -225,13 +226,7 @@ def _no_unreferenced_entries(bundle: dict[str, Any], ctx: Context) -> Iterator[I
         if entry.index in reached:
             continue
         reached.add(entry.index)
-        refs: list[Any] = []
-        if entry.type == "Slot":
-            refs = [entry.resource.get("schedule")]
-        elif entry.type == "Schedule":
-            refs = [a for _, a in _actors(entry)]
-        elif entry.type == "PractitionerRole":
-            refs = [entry.resource.get("practitioner")]
+        refs = links(entry)
         for ref in refs:
             target = index.resolve(_reference_of(ref), entry)
             if target is not None:
@@ -260,6 +255,7 @@ CHECKS: dict[str, Callable[[dict[str, Any], Context], Iterable[Issue]]] = {
     "schedule_has_practitioner_and_role": _schedule_has_practitioner_and_role,
     "role_practitioner_included": _role_practitioner_included,
     "no_unreferenced_entries": _no_unreferenced_entries,
+    **USE_CASE_CHECKS,
 }
 """The named checks rows may use (``Rule.check``); a test asserts every name a row uses is here."""
 

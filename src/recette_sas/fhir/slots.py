@@ -8,7 +8,10 @@ and a self link that is the request; 200 with ``total: 0`` for a practitioner it
 OperationOutcome for a malformed search.
 
 ``defect`` names one deliberate mistake (``FHIR_DEFECTS``), for the broken variants of the reference
-server: each changes one thing in the answer and nothing else.
+server: each changes one thing in the answer and nothing else. The CPTS practitioners
+(``fhir.seed_use_cases``) are searched the same way; their slots bring the CPTS HealthcareService and
+Organization with ``_include=Slot:service-type-reference`` and ``_include:iterate=HealthcareService:organization``
+(``CPTS_DEFECTS`` breaks those).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from recette_sas.fhir import seed
+from recette_sas.fhir import seed, seed_use_cases
 
 FHIR_JSON = "application/fhir+json"
 IDENTIFIER_PARAM = "schedule.actor:Practitioner.identifier"
@@ -44,6 +47,14 @@ FHIR_DEFECTS: dict[str, str] = {
     "lien-self-faux": "gives a self link without the search parameters",
     "sans-400": "answers a malformed search with 200 and an empty Bundle",
     "orphelin": "includes a Practitioner no Slot leads to",
+}
+
+CPTS_DEFECTS: dict[str, str] = {
+    "cpts-sans-service": "ignores _include=Slot:service-type-reference (no HealthcareService, hence no Organization)",
+    "cpts-finess-malforme": "writes the CPTS's FINESS with one digit missing",
+    "cpts-sans-extension": "leaves the R5 extension referencing the HealthcareService out of the 604 serviceType",
+    "cpts-sans-organisation": "ignores _include:iterate=HealthcareService:organization",
+    "cpts-deux-liens": "adds a next link beside the self link (BundleAgregateurCPTS: link 1..1)",
 }
 
 
@@ -143,6 +154,9 @@ def search(base: str, target: str, *, now: datetime | None = None, defect: str |
                 rpps = p.rpps[:-1] if defect == "rpps-malforme" and p is people[0] else None
                 included += [seed.practitioner(p, rpps), seed.role(p)]
     matched = _break(matched, defect, moment, low, high, people)
+    cpts_matched, cpts_included = _cpts(wanted, includes, statuses, low, high, moment, defect)
+    matched += cpts_matched
+    included += cpts_included
     if defect == "orphelin" and included:
         included.append(seed.practitioner(seed.PRACTITIONERS[3]) | {"id": "pract-orphelin"})
     if not matched and defect == "404-si-vide":
@@ -152,13 +166,19 @@ def search(base: str, target: str, *, now: datetime | None = None, defect: str |
         "id": str(uuid.uuid4()),
         "meta": {
             "lastUpdated": seed.instant(moment),
-            "profile": [f"{seed.SD}BundleAgregateur"],
+            "profile": [
+                f"{seed_use_cases.IG_SD}sas-cpts-bundle-aggregator"
+                if "Slot:service-type-reference" in includes
+                else f"{seed.SD}BundleAgregateur"
+            ],
         },
         "type": "searchset",
         "total": len(matched),
         "link": [{"relation": "self", "url": f"{base}{target}" if defect != "lien-self-faux" else f"{base}/Slot"}],
         "entry": [_entry(base, s, "match") for s in matched] + [_entry(base, r, "include") for r in included],
     }
+    if defect == "cpts-deux-liens":
+        bundle["link"].append({"relation": "next", "url": f"{base}{target}&_page=2"})
     if defect == "sans-total":
         del bundle["total"]
     if not bundle["entry"]:
@@ -196,3 +216,42 @@ def _break(
     else:
         return matched
     return [first, *matched[1:]]
+
+
+def _cpts(
+    wanted: list[str],
+    includes: set[str],
+    statuses: set[str],
+    low: datetime | None,
+    high: datetime | None,
+    moment: datetime,
+    defect: str | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The CPTS practitioners' slots asked for, and what the includes bring with them."""
+    matched: list[dict[str, Any]] = []
+    included: list[dict[str, Any]] = []
+    services: dict[str, dict[str, Any]] = {}
+    organizations: dict[str, dict[str, Any]] = {}
+    known = seed_use_cases.CPTS_BY_RPPS
+    for p, cpts in [known[r] for r in dict.fromkeys(wanted) if r in known]:
+        slots = [
+            s
+            for start, s in seed_use_cases.cpts_slots_of(p, cpts, moment)
+            if (low is None or start >= low) and (high is None or start <= high) and s["status"] in statuses
+        ]
+        if not slots:
+            continue
+        if defect == "cpts-sans-extension":
+            for s in slots:
+                s["serviceType"][1] = {k: v for k, v in s["serviceType"][1].items() if k != "extension"}
+        matched += slots
+        if "Slot:schedule" in includes:
+            included.append(seed.schedule(p))
+            if "Schedule:actor" in includes:
+                included += [seed.practitioner(p), seed.role(p)]
+        if "Slot:service-type-reference" in includes and defect != "cpts-sans-service":
+            services.setdefault(cpts.finess, seed_use_cases.service(cpts))
+            if "HealthcareService:organization" in includes and defect != "cpts-sans-organisation":
+                finess = cpts.finess[:-1] if defect == "cpts-finess-malforme" else None
+                organizations.setdefault(cpts.finess, seed_use_cases.cpts_organization(cpts, finess))
+    return matched, [*included, *services.values(), *organizations.values()]

@@ -137,7 +137,12 @@ def build_record(summary: dict[str, Any], catalogue: dict[str, dict[str, Any]], 
         per_column[env][str(result.get("status", "?"))] += 1
         for req in result.get("requirements") or (NO_REQUIREMENT,):
             counts.setdefault((req, env), Counter())[str(result.get("status", "?"))] += 1
-    row_ids = list(catalogue) + sorted({req for req, _ in counts if req not in catalogue})
+    ran = {req for req, _ in counts}
+    # A requirement of one slot-search use case (``use_case`` in the catalogue: CPTS, SOS Médecins) is no row of
+    # a run that judged none of it: it belongs to another use case's editors, not a gap of this one.
+    row_ids = [req for req in catalogue if "use_case" not in catalogue[req] or req in ran] + sorted(
+        ran - set(catalogue)
+    )
     rows = tuple(
         Row(
             requirement=req,

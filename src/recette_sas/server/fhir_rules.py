@@ -22,32 +22,25 @@ from typing import Any
 
 from recette_sas.errors import ProbeFault
 from recette_sas.fhir.findings import Finding
+from recette_sas.fhir.profiles import ALL, PROFILES
 from recette_sas.fhir.validation import bundle_self_link_matches, validate_bundle
 from recette_sas.server.flows import SlotSearch
 from recette_sas.server.rules import FHIR_MEDIA_TYPES, require_control, require_usable
 from recette_sas.verdict import Attempt
 
-SD = "http://sas.fr/fhir/StructureDefinition/"
-PROFILE_URLS = {
-    name: f"{SD}{name}"
-    for name in (
-        "BundleAgregateur",
-        "FrSlotAgregateur",
-        "FrScheduleAgregateur",
-        "FrPractitionerAgregateur",
-        "FrPractitionerRoleExerciceAgregateur",
-        "FrLocationAgregateur",
-    )
-}
+PROFILE_URLS = {p.name: p.url for p in ALL if p.resource_type != "Appointment" and p.name != "FrPractitionerRegul"}
+"""Profile name (as the scenarios write it) -> canonical URL, for every slot-search profile of the three use cases."""
 
 GROUPS: dict[str, frozenset[str]] = {
-    "statut": frozenset({"FHIR-SLOT-STATUS"}),
+    "statut": frozenset({"FHIR-SLOT-STATUS", "FHIR-SLOT-CPTS-STATUS", "FHIR-SLOT-SOS-STATUS"}),
     "début avant fin": frozenset({"FHIR-SLOT-START-END"}),
     "fenêtre": frozenset({"FHIR-SLOT-WINDOW"}),
     "passé": frozenset({"FHIR-SLOT-PAST"}),
     "URL de prise de RDV": frozenset({"FHIR-SLOT-BOOKING-URL"}),
-    "type de créneau": frozenset({"FHIR-SLOT-SECURITY"}),
-    "type de consultation": frozenset({"FHIR-SLOT-SERVICETYPE"}),
+    "type de créneau": frozenset({"FHIR-SLOT-SECURITY", "FHIR-SLOT-CPTS-SECURITY", "FHIR-SLOT-SOS-SECURITY"}),
+    "type de consultation": frozenset(
+        {"FHIR-SLOT-SERVICETYPE", "FHIR-SLOT-CPTS-SERVICETYPE", "FHIR-SLOT-SOS-SERVICETYPE"}
+    ),
     "format des dates": frozenset({"FHIR-SLOT-DATE-FORMAT"}),
     "références": frozenset(
         {
@@ -55,11 +48,24 @@ GROUPS: dict[str, frozenset[str]] = {
             "FHIR-BUNDLE-SCHEDULE-ACTOR",
             "FHIR-BUNDLE-SCHEDULE-ACTORS",
             "FHIR-BUNDLE-ROLE-PRACTITIONER",
+            "FHIR-BUNDLE-SOS-SLOT-SCHEDULE",
+            "FHIR-BUNDLE-SOS-SCHEDULE-LOCATION",
+            "FHIR-BUNDLE-SOS-LOCATION-ORGANIZATION",
         }
     ),
     "entrées orphelines": frozenset({"FHIR-BUNDLE-UNREFERENCED"}),
     "lien self": frozenset({"FHIR-BUNDLE-SELF-LINK"}),
+    "HealthcareService inclus": frozenset({"FHIR-BUNDLE-CPTS-SERVICE-INCLUDED"}),
+    "Organization incluse": frozenset({"FHIR-BUNDLE-CPTS-ORGANIZATION-INCLUDED"}),
+    "créneaux des agendas": frozenset({"FHIR-BUNDLE-SOS-SCHEDULE-SLOTS"}),
 }
+SLOT_GROUPS = frozenset(
+    {
+        "statut", "début avant fin", "fenêtre", "passé", "URL de prise de RDV", "type de créneau",
+        "type de consultation", "format des dates",
+    }
+)  # fmt: skip
+"""Groups about the Slots: an answer to the standard search without any Slot cannot pass them (nothing judged)."""
 SEARCHSET = frozenset({"FHIR-BUNDLE-TYPE", "FHIR-BUNDLE-TOTAL"})
 """Judged by ``require_searchset`` (SRV-FHIR-REPONSE-01), not again by the Bundle profile scenario."""
 DEDICATED = frozenset().union(*GROUPS.values(), SEARCHSET)
@@ -179,8 +185,27 @@ def require_structure(answer: SearchAnswer, *, control: Attempt) -> str:
     return _fail_on(found, "de structure FHIR R4")
 
 
+def _of_type(bundle: dict[str, Any], resource_type: str) -> int:
+    """How many resources of ``resource_type`` the Bundle carries (entries and their contained resources)."""
+    count = 0
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        count += resource.get("resourceType") == resource_type
+        contained = resource.get("contained")
+        count += sum(
+            1 for c in (contained if isinstance(contained, list) else []) if isinstance(c, dict) and c.get("resourceType") == resource_type
+        )
+    return count
+
+
 def require_profile(answer: SearchAnswer, profile: str, *, control: Attempt) -> str:
-    """The blocking findings of one profile, but those a dedicated scenario judges."""
+    """The blocking findings of one profile, but those a dedicated scenario judges.
+
+    A profile none of whose resources is in the answer fails, in every use case: the answer to the standard
+    search must carry each ("every Schedule conforms" is no verdict when there is none, e.g. an editor that
+    ignores ``_include``)."""
     _gate(control, answer)
     url = PROFILE_URLS[profile]
     found = [
@@ -188,12 +213,23 @@ def require_profile(answer: SearchAnswer, profile: str, *, control: Attempt) -> 
         for f in answer.findings()
         if f.profile == url and f.blocking and f.rule_id not in DEDICATED and not f.rule_id.startswith("FHIR-BASE-")
     ]
+    resource_type = PROFILES[url].resource_type
+    if resource_type != "Bundle" and not _of_type(answer.bundle(), resource_type):
+        raise AssertionError(
+            f"aucune ressource {resource_type} dans la réponse : le profil {url} ne peut pas être tenu pour respecté "
+            "(la recherche des identifiants de test doit en ramener)"
+        )
     return _fail_on(found, f"du profil {url}")
 
 
 def require_no_group(answer: SearchAnswer, group: str, *, control: Attempt) -> str:
     _gate(control, answer)
     found = [f for f in answer.findings() if f.rule_id in GROUPS[group]]
+    if not found and group in SLOT_GROUPS and not _of_type(answer.bundle(), "Slot"):
+        raise AssertionError(
+            f"aucun Slot dans la réponse : « {group} » ne peut pas être tenu pour respecté "
+            "(chaque identifiant de test doit avoir des créneaux libres dans les 72 h)"
+        )
     return _fail_on(found, f"« {group} »")
 
 
@@ -212,37 +248,43 @@ def require_self_link(answer: SearchAnswer, *, control: Attempt) -> str:
     return "the self link carries the request's parameters"
 
 
-def _practitioners(bundle: dict[str, Any]) -> dict[str, set[str]]:
-    """RPPS → ids of the Practitioner entries carrying it."""
+def _identified(bundle: dict[str, Any], use_case: str) -> dict[str, set[str]]:
+    """Identifier value -> ids of the entries carrying it: Practitioners (RPPS), or for SOS the associations'
+    Organizations (SIRET)."""
+    resource_type = "Organization" if use_case == "sos" else "Practitioner"
     found: dict[str, set[str]] = {}
     for entry in bundle.get("entry") or []:
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "Practitioner":
+        if isinstance(resource, dict) and resource.get("resourceType") == resource_type:
             for ident in resource.get("identifier") or []:
                 if isinstance(ident, dict) and isinstance(ident.get("value"), str):
                     found.setdefault(ident["value"], set()).add(str(resource.get("id")))
     return found
 
 
+def _noun(use_case: str) -> str:
+    return "association(s)" if use_case == "sos" else "practitioner(s)"
+
+
 def require_each_answered(answer: SearchAnswer, wanted: Sequence[str], *, control: Attempt) -> str:
-    """Every practitioner asked for (who has slots in the window) is in the answer."""
+    """Every practitioner (SOS: association) asked for, who has slots in the window, is in the answer."""
     _gate(control, answer)
-    present = _practitioners(answer.bundle())
-    missing = [rpps for rpps in wanted if rpps not in present]
+    present = _identified(answer.bundle(), answer.use_case)
+    missing = [ident for ident in wanted if ident not in present]
     if missing:
         raise AssertionError(
-            f"{len(missing)} practitioner(s) asked for are not in the answer: {', '.join(missing)} "
-            "(each test practitioner needs free slots in the next 72 h)"
+            f"{len(missing)} {_noun(answer.use_case)} asked for are not in the answer: {', '.join(missing)} "
+            f"(each test {'association' if answer.use_case == 'sos' else 'practitioner'} needs free slots in the next 72 h)"
         )
-    return f"{len(wanted)} practitioner(s) answered"
+    return f"{len(wanted)} {_noun(answer.use_case)} answered"
 
 
 def require_only(answer: SearchAnswer, wanted: Sequence[str], *, control: Attempt) -> str:
-    """No practitioner but those asked for: the identifiers filter the search."""
+    """No practitioner (SOS: association) but those asked for: the identifiers filter the search."""
     _gate(control, answer)
-    others = sorted(set(_practitioners(answer.bundle())) - set(wanted))
+    others = sorted(set(_identified(answer.bundle(), answer.use_case)) - set(wanted))
     if others:
-        raise AssertionError(f"the answer carries practitioners not asked for: {', '.join(others)}")
+        raise AssertionError(f"the answer carries {_noun(answer.use_case)} not asked for: {', '.join(others)}")
     return f"only {', '.join(wanted)} answered"
 
 

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 
 from recette_sas.environments import SasSubject
 from recette_sas.fhir.seed import SEEDED_RPPS
+from recette_sas.fhir.seed_use_cases import SEEDED_CPTS_RPPS, SEEDED_SIRETS
 from recette_sas.identity import Identity
 from recette_sas.probe.endpoint import HttpRequest
 
@@ -31,6 +32,17 @@ WINDOW = timedelta(hours=72)
 MAX_IDENTIFIERS = 25
 IDENTIFIER_PARAM = "schedule.actor:Practitioner.identifier"
 """The IG's cardinality of ``schedule.actor:Practitioner.identifier`` (1..25)."""
+SIRET_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
+SOS_IDENTIFIER_PARAM = "actor:Location.organization.identifier"
+"""The SOS search's identifiers: 1..25 associations, ``urn:oid:1.2.250.1.71.4.2.2|3<SIRET>``."""
+SOS_HAS = "_has:Slot:schedule:"
+USE_CASES: tuple[str, ...] = ("ps-indiv", "cpts", "sos")
+DEFAULT_IDENTIFIERS: dict[str, tuple[str, ...]] = {
+    "ps-indiv": SEEDED_RPPS,
+    "cpts": SEEDED_CPTS_RPPS,
+    "sos": SEEDED_SIRETS,
+}
+"""The reference server's test identifiers per use case (RPPS, CPTS RPPS, SIRET)."""
 
 
 @dataclass(frozen=True)
@@ -49,31 +61,64 @@ def paris_instant(moment: datetime) -> str:
 
 
 def slot_search(
-    identifiers: Sequence[str] = SEEDED_RPPS,
+    identifiers: Sequence[str] | None = None,
     *,
+    use_case: str = "ps-indiv",
     now: datetime | None = None,
     base_path: str = "",
     window: timedelta = WINDOW,
     params: Sequence[tuple[str, str]] | None = None,
 ) -> SlotSearch:
-    """SAS's ``GET [base]/Slot``: a window from ``now`` (default: the current time) to ``window`` later,
-    the practitioners' RPPS (``8`` + 11 digits, sent as ``system|value``, comma-separated as the IG's
-    example does), ``status=free`` and the two includes. ``params`` replaces the whole query (the
-    malformed searches)."""
+    """SAS's slot search for ``use_case``, a window from ``now`` (default: the current time) to ``window``
+    later; ``params`` replaces the whole query (the malformed searches), ``identifiers`` default to the
+    reference server's (``DEFAULT_IDENTIFIERS``).
+
+    - ``ps-indiv``: ``GET [base]/Slot``, the practitioners' RPPS (``8`` + 11 digits, sent as ``system|value``,
+      comma-separated as the IG's example does), ``status=free`` and the two includes;
+    - ``cpts``: the same, plus ``_include=Slot:service-type-reference`` and
+      ``_include:iterate=HealthcareService:organization``, after the first two as in the CPTS page's example;
+    - ``sos``: ``GET [base]/Schedule`` with ``_revinclude=Slot:schedule``, ``_include=Schedule:actor:Location``,
+      ``_include:iterate=Location:organization``, the window and status as ``_has:Slot:schedule:…`` and the
+      associations' SIRET (``3`` + 14 digits) as ``urn:oid:1.2.250.1.71.4.2.2|<SIRET>``. The SOS page's
+      example writes ``…4.2.27C334…`` (the ``%`` of ``%7C`` lost) and ``%7C`` for the second one: what is sent
+      here is the system, ``|`` and the SIRET, percent-encoded like every other value (``%7C``), which is
+      what the example means and what any FHIR server decodes; its order is the example's.
+    """
+    if use_case not in USE_CASES:
+        raise ValueError(f"unknown use case {use_case!r} (expected one of: {', '.join(USE_CASES)})")
+    wanted = tuple(identifiers) if identifiers is not None else DEFAULT_IDENTIFIERS[use_case]
     start = (now or datetime.now(PARIS)).astimezone(PARIS)
     end = start + window
-    values = ",".join(f"{RPPS_SYSTEM}|{i}" for i in identifiers)
-    pairs = list(params) if params is not None else [
-        ("start", f"ge{paris_instant(start)}"),
-        ("start", f"le{paris_instant(end)}"),
-        ("schedule.actor:Practitioner.identifier", values),
-        ("status", "free"),
-        ("_include", "Slot:schedule"),
-        ("_include:iterate", "Schedule:actor"),
-    ]
+    if use_case == "sos":
+        resource = "Schedule"
+        pairs = list(params) if params is not None else [
+            ("_revinclude", "Slot:schedule"),
+            ("_include", "Schedule:actor:Location"),
+            ("_include:iterate", "Location:organization"),
+            (f"{SOS_HAS}start", f"ge{paris_instant(start)}"),
+            (f"{SOS_HAS}start", f"le{paris_instant(end)}"),
+            (f"{SOS_HAS}status", "free"),
+            (SOS_IDENTIFIER_PARAM, ",".join(f"{SIRET_SYSTEM}|{i}" for i in wanted)),
+        ]
+    else:
+        resource = "Slot"
+        values = ",".join(f"{RPPS_SYSTEM}|{i}" for i in wanted)
+        pairs = list(params) if params is not None else [
+            ("start", f"ge{paris_instant(start)}"),
+            ("start", f"le{paris_instant(end)}"),
+            ("schedule.actor:Practitioner.identifier", values),
+            ("status", "free"),
+            ("_include", "Slot:schedule"),
+            ("_include:iterate", "Schedule:actor"),
+        ]
+        if use_case == "cpts" and params is None:
+            pairs += [
+                ("_include", "Slot:service-type-reference"),
+                ("_include:iterate", "HealthcareService:organization"),
+            ]
     query = urllib.parse.urlencode(pairs)
-    request = HttpRequest(method="GET", path=f"{base_path}/Slot?{query}", headers=(_SAS_ACCEPT,), body=None)
-    return SlotSearch(request=request, window=(start, end), identifiers=tuple(identifiers), query=query)
+    request = HttpRequest(method="GET", path=f"{base_path}/{resource}?{query}", headers=(_SAS_ACCEPT,), body=None)
+    return SlotSearch(request=request, window=(start, end), identifiers=wanted, query=query)
 
 
 def _practitioner(account_id: str) -> bytes:
@@ -87,11 +132,14 @@ def _practitioner(account_id: str) -> bytes:
     ).encode()
 
 
-def flow_request(flow: str, *, base_path: str = "", identifiers: Sequence[str] = ()) -> HttpRequest:
-    """The request SAS sends first in ``flow``: a slot search (for ``identifiers``, the editor's test
-    practitioners; default: the reference server's seeded ones), or an account creation."""
+def flow_request(
+    flow: str, *, base_path: str = "", identifiers: Sequence[str] = (), use_case: str = "ps-indiv"
+) -> HttpRequest:
+    """The request SAS sends first in ``flow``: the slot search of the target's ``use_case`` (for
+    ``identifiers``, the editor's test practitioners or associations; default: the reference server's
+    seeded ones), or an account creation."""
     if flow == "agregation":
-        return slot_search(identifiers or SEEDED_RPPS, base_path=base_path).request
+        return slot_search(identifiers or None, use_case=use_case, base_path=base_path).request
     if flow == "regulateurs":
         # A fresh account per call: SAS never creates the same regulator account twice.
         return HttpRequest(

@@ -45,7 +45,13 @@ class Target:
     kind: str = "reference"  # "reference" (embedded) | "configured"
     trust: str = "look-alike"  # "look-alike" | "igc"
     practitioners: tuple[str, ...] = ()  # RPPS of the test practitioners (empty: the reference's seeded ones)
-    use_case: str = "ps-indiv"
+    use_case: str = "ps-indiv"  # "ps-indiv" | "cpts" | "sos": the slot search SAS sends (server/flows.py)
+    structures: tuple[str, ...] = ()  # SIRET of the test SOS Médecins associations (empty: the reference's)
+
+    @property
+    def identifiers(self) -> tuple[str, ...]:
+        """The test identifiers of the target's use case (SIRET for ``sos``, else RPPS); empty: the reference's."""
+        return self.structures if self.use_case == "sos" else self.practitioners
 
 
 AttemptFn = Callable[..., Attempt]
@@ -83,7 +89,9 @@ class TargetSession:
                 return self._controls[key]
         result = self._dial(
             target,
-            flow_request(flow, base_path=target.base_path, identifiers=target.practitioners),
+            flow_request(
+                flow, base_path=target.base_path, identifiers=target.identifiers, use_case=target.use_case
+            ),
             self._control_identity(ans_env),
         )
         with self._lock:

@@ -14,7 +14,8 @@ from cryptography import x509
 
 from recette_sas.environments import UsageError
 from recette_sas.fhir.regulators import DEFECTS as REGULATOR_DEFECTS
-from recette_sas.fhir.slots import FHIR_DEFECTS
+from recette_sas.fhir.schedules import SOS_DEFECTS
+from recette_sas.fhir.slots import CPTS_DEFECTS, FHIR_DEFECTS
 from recette_sas.server.policy import Policy
 
 
@@ -129,6 +130,10 @@ VARIANTS: dict[str, Variant] = {
         *(
             Variant(f"fhir-{name}", f"FHIR slot search {what}", _set(fhir_defect=name))
             for name, what in FHIR_DEFECTS.items()
+        ),
+        *(  # to be run with --sas-reference-use-case=cpts / sos
+            Variant(f"fhir-{name}", f"FHIR slot search {what}", _set(fhir_defect=name))
+            for name, what in (CPTS_DEFECTS | SOS_DEFECTS).items()
         ),
         Variant(
             "crl-seule-souple",
