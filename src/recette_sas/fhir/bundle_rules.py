@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from recette_sas.fhir import base
-from recette_sas.fhir.context import BundleIndex, Context, Entry, Issue, reference_target
+from recette_sas.fhir.context import BundleIndex, Context, Entry, Issue, reference_target, search_mode
 from recette_sas.fhir.findings import Finding
 from recette_sas.fhir.profiles import USE_CASES
 from recette_sas.fhir.rules_catalogue import RULES, SELF_LINK_SOURCE
@@ -103,14 +103,8 @@ def _entry_issue(entry: Entry, rel: str, message: str) -> Issue:
 
 
 def _matched_slots(index: BundleIndex, bundle: Mapping[str, Any]) -> list[Entry]:
-    return [e for e in index.of_type("Slot") if _search_mode(bundle, e) in (None, "match")]
+    return [e for e in index.of_type("Slot") if search_mode(bundle, e) in (None, "match")]
 
-
-def _search_mode(bundle: Mapping[str, Any], entry: Entry) -> str | None:
-    raw = bundle["entry"][entry.index]
-    search = raw.get("search") if isinstance(raw, dict) else None
-    mode = search.get("mode") if isinstance(search, dict) else None
-    return mode if isinstance(mode, str) else None
 
 
 def _total_counts_slots(bundle: dict[str, Any], ctx: Context) -> Iterator[Issue]:
@@ -127,7 +121,7 @@ def _search_modes(bundle: dict[str, Any], ctx: Context) -> Iterator[Issue]:
         expected = (
             "match" if entry.type == "Slot" else "outcome" if entry.type == "OperationOutcome" else "include"
         )
-        mode = _search_mode(bundle, entry)
+        mode = search_mode(bundle, entry)
         if mode != expected:
             shown = "absent" if mode is None else f"« {mode} »"
             yield Issue(

@@ -105,3 +105,11 @@ def reference_target(reference: str) -> str | None:
         return "#"
     match = re.search(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[^/]+)?$", reference)
     return match.group(1) if match else None
+
+
+def search_mode(bundle: Mapping[str, Any], entry: Entry) -> str | None:
+    """The entry's ``search.mode`` (``match``, ``include``, ``outcome``), or None when it has none."""
+    raw = bundle["entry"][entry.index]
+    search = raw.get("search") if isinstance(raw, dict) else None
+    mode = search.get("mode") if isinstance(search, dict) else None
+    return mode if isinstance(mode, str) else None

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from recette_sas.fhir import seed, seed_use_cases
-from recette_sas.fhir.slots import FHIR_JSON, MAX_IDENTIFIERS, BadSearch, _entry, _outcome, _window
+from recette_sas.fhir.slots import FHIR_JSON, BadSearch, _entry, _outcome, _window, token_values
 
 IDENTIFIER_PARAM = "actor:Location.organization.identifier"
 HAS = "_has:Slot:schedule:"
@@ -37,18 +37,7 @@ SOS_DEFECTS: dict[str, str] = {
 
 
 def _sirets(values: list[str]) -> list[str]:
-    wanted = [v.strip() for value in values for v in value.split(",") if v.strip()]
-    if not wanted:
-        raise BadSearch(f"{IDENTIFIER_PARAM} : au moins un SIRET d'association est attendu")
-    if len(wanted) > MAX_IDENTIFIERS:
-        raise BadSearch(f"{IDENTIFIER_PARAM} : {len(wanted)} identifiants, {MAX_IDENTIFIERS} au plus (IG : 1..25)")
-    sirets = []
-    for item in wanted:
-        system, sep, value = item.rpartition("|")
-        if sep and system not in ("", seed.IDNST_SYSTEM):
-            raise BadSearch(f"{IDENTIFIER_PARAM} : système {system!r} inconnu (attendu {seed.IDNST_SYSTEM})")
-        sirets.append(value)
-    return sirets
+    return token_values(values, param=IDENTIFIER_PARAM, system=seed.IDNST_SYSTEM, what="SIRET d'association")
 
 
 def search(base: str, target: str, *, now: datetime | None = None, defect: str | None = None) -> tuple[int, str, bytes]:

@@ -87,19 +87,27 @@ def _window(values: list[str]) -> tuple[datetime | None, datetime | None]:
     return low, high
 
 
-def _identifiers(values: list[str]) -> list[str]:
+def token_values(values: list[str], *, param: str, system: str, what: str) -> list[str]:
+    """The 1..25 ``system|value`` tokens of ``param`` (comma-separated or repeated, the system optional),
+    their values; none, more than 25 or another system is a ``BadSearch`` (400)."""
     wanted = [v.strip() for value in values for v in value.split(",") if v.strip()]
     if not wanted:
-        raise BadSearch(f"{IDENTIFIER_PARAM} : au moins un identifiant de praticien est attendu")
+        raise BadSearch(f"{param} : au moins un {what} est attendu")
     if len(wanted) > MAX_IDENTIFIERS:
-        raise BadSearch(f"{IDENTIFIER_PARAM} : {len(wanted)} identifiants, {MAX_IDENTIFIERS} au plus (IG : 1..25)")
-    rpps = []
+        raise BadSearch(f"{param} : {len(wanted)} identifiants, {MAX_IDENTIFIERS} au plus (IG : 1..25)")
+    found = []
     for item in wanted:
-        system, sep, value = item.rpartition("|")
-        if sep and system not in ("", seed.RPPS_SYSTEM):
-            raise BadSearch(f"{IDENTIFIER_PARAM} : système {system!r} inconnu (attendu {seed.RPPS_SYSTEM})")
-        rpps.append(value)
-    return rpps
+        given, sep, value = item.rpartition("|")
+        if sep and given not in ("", system):
+            raise BadSearch(f"{param} : système {given!r} inconnu (attendu {system})")
+        found.append(value)
+    return found
+
+
+def _identifiers(values: list[str]) -> list[str]:
+    return token_values(
+        values, param=IDENTIFIER_PARAM, system=seed.RPPS_SYSTEM, what="identifiant de praticien"
+    )
 
 
 def _entry(base: str, resource: dict[str, Any], mode: str) -> dict[str, Any]:

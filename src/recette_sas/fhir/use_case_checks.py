@@ -11,10 +11,10 @@ Organization are in the Bundle, and each Schedule comes with its Slots. Apart fr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from recette_sas.fhir.context import BundleIndex, Context, Entry, Issue
+from recette_sas.fhir.context import BundleIndex, Context, Entry, Issue, search_mode
 
 R5_SERVICE_TYPE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Slot.serviceType"
 
@@ -164,19 +164,13 @@ def _sos_schedule_slots(bundle: dict[str, Any], ctx: Context) -> Iterator[Issue]
             )
 
 
-def _mode(bundle: Mapping[str, Any], entry: Entry) -> str | None:
-    raw = bundle["entry"][entry.index]
-    search = raw.get("search") if isinstance(raw, dict) else None
-    mode = search.get("mode") if isinstance(search, dict) else None
-    return mode if isinstance(mode, str) else None
-
 
 def _sos_search_modes(bundle: dict[str, Any], ctx: Context) -> Iterator[Issue]:
     for entry in ctx.bundle.entries if ctx.bundle else []:
         allowed = {"Schedule": ("match",), "Slot": ("include", "match"), "OperationOutcome": ("outcome",)}.get(
             entry.type or "", ("include",)
         )
-        mode = _mode(bundle, entry)
+        mode = search_mode(bundle, entry)
         if mode not in allowed:
             shown = "absent" if mode is None else f"« {mode} »"
             yield Issue(
