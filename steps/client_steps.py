@@ -21,7 +21,7 @@ from fixtures.options import Settings
 from recette_sas.environments import editor_environment_for, get_environment
 from recette_sas.verdict import Attempt, Outcome
 
-from .evidence import attach_attempt, attach_text
+from .evidence import attach_attempt, attach_text, attach_verdict
 
 if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
     from cryptography import x509
@@ -114,7 +114,7 @@ def _(logiciel: ClientSession, ans_env: str) -> Exchange:
 def _(echange: Exchange, flow: str) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text("verdict", client_rules.require_certificate_each_request(echange, flow))
+    attach_verdict(client_rules.require_certificate_each_request(echange, flow))
 
 
 @then("chaque requête du flux présente le certificat configuré pour l'environnement")
@@ -122,50 +122,49 @@ def _(echange: Exchange, flow: str, expected_client_certificate: tuple[x509.Cert
     from recette_sas.client.rules_configured import require_configured_certificate
 
     expected, where = expected_client_certificate
-    attach_text("verdict", require_configured_certificate(echange, flow, expected, where))
+    attach_verdict(require_configured_certificate(echange, flow, expected, where))
 
 
 @then("le certificat présenté est émis par l'autorité intermédiaire IGC Santé de l'environnement")
 def _(echange: Exchange, flow: str, client_anchors: Anchors) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text("verdict", client_rules.require_issued_by_environment(echange, flow, client_anchors))
+    attach_verdict(client_rules.require_issued_by_environment(echange, flow, client_anchors))
 
 
 @then("la chaîne présentée inclut l'autorité intermédiaire")
 def _(echange: Exchange, flow: str, client_anchors: Anchors) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text("verdict", client_rules.require_chain_includes_intermediate(echange, flow, client_anchors))
+    attach_verdict(client_rules.require_chain_includes_intermediate(echange, flow, client_anchors))
 
 
 @then("le certificat présenté a le profil AUTH_CLI")
 def _(echange: Exchange, flow: str) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text("verdict", client_rules.require_auth_cli_profile(echange, flow))
+    attach_verdict(client_rules.require_auth_cli_profile(echange, flow))
 
 
 @then("le certificat présenté est en cours de validité")
 def _(echange: Exchange, flow: str) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text("verdict", client_rules.require_within_validity(echange, flow))
+    attach_verdict(client_rules.require_within_validity(echange, flow))
 
 
 @then("le certificat présenté reste valide plus de 30 jours")
 def _(echange: Exchange, flow: str) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text("verdict", client_rules.require_not_expiring_soon(echange, flow))
+    attach_verdict(client_rules.require_not_expiring_soon(echange, flow))
 
 
 @then("le certificat présenté n'est pas révoqué")
 def _(echange: Exchange, flow: str, client_anchors: Anchors, revocation_checker: RevocationChecker) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text(
-        "verdict", client_rules.require_not_revoked(echange, flow, client_anchors, revocation_checker)
+    attach_verdict(client_rules.require_not_revoked(echange, flow, client_anchors, revocation_checker)
     )
 
 
@@ -176,7 +175,7 @@ def _(echange: Exchange, flow: str, client_anchors: Anchors, revocation_checker:
 def _(echange: Exchange, flow: str) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text("verdict", client_rules.require_modern_tls(echange, flow))
+    attach_verdict(client_rules.require_modern_tls(echange, flow))
 
 
 @then("chaque requête du flux annonce le nom de la plateforme SAS")
@@ -184,14 +183,14 @@ def _(echange: Exchange, flow: str, ans_env: str) -> None:
     from recette_sas.client import rules as client_rules
 
     host = get_environment(ans_env).host
-    attach_text("verdict", client_rules.require_sni(echange, flow, host, by_address=echange.run.by_address))
+    attach_verdict(client_rules.require_sni(echange, flow, host, by_address=echange.run.by_address))
 
 
 @then("aucune requête ne parvient à cette plateforme")
 def _(echange: Exchange) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text("verdict", client_rules.require_no_request(echange, echange.control))
+    attach_verdict(client_rules.require_no_request(echange, echange.control))
 
 
 # -- Then: flows ----------------------------------------------------------------------------------------------------
@@ -201,21 +200,21 @@ def _(echange: Exchange) -> None:
 def _(echange: Exchange) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text("verdict", client_rules.require_creation(echange))
+    attach_verdict(client_rules.require_creation(echange))
 
 
 @then("la plateforme SAS a reçu la mise à jour d'un rendez-vous valide")
 def _(echange: Exchange) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text("verdict", client_rules.require_update(echange))
+    attach_verdict(client_rules.require_update(echange))
 
 
 @then("la mise à jour désigne le rendez-vous créé")
 def _(echange: Exchange) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text("verdict", client_rules.require_update_designates_creation(echange))
+    attach_verdict(client_rules.require_update_designates_creation(echange))
 
 
 # -- live ---------------------------------------------------------------------------------------------------------
@@ -268,4 +267,4 @@ def _(certificat_editeur: Identity, client_settings: ClientSettings, ans_env: st
 def _(tentative_reelle: Attempt) -> None:
     from recette_sas.client import rules as client_rules
 
-    attach_text("verdict", client_rules.require_live_acceptance(tentative_reelle))
+    attach_verdict(client_rules.require_live_acceptance(tentative_reelle))

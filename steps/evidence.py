@@ -70,3 +70,15 @@ def attach_attempt(attempt: Attempt, *, name: str) -> None:
 
 def attach_text(name: str, text: str) -> None:
     allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
+
+
+VERDICT_PARAMETER_MAX = 300
+
+
+def attach_verdict(text: str) -> None:
+    """The verdict a Then step reached: a one-line verdict is a parameter of the scenario, shown at the top of
+    its report and written in its result file; a longer one (findings listed line by line) an attachment."""
+    if "\n" not in text and len(text) <= VERDICT_PARAMETER_MAX:
+        allure.dynamic.parameter("verdict", text, excluded=True)
+    else:
+        attach_text("verdict", text)

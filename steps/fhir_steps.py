@@ -19,7 +19,7 @@ from pytest_bdd import parsers, then, when
 
 from recette_sas.verdict import Attempt
 
-from .evidence import attach_attempt, attach_shared, attach_text
+from .evidence import attach_attempt, attach_shared, attach_text, attach_verdict
 
 if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
     from recette_sas.pki.store import Pki
@@ -174,7 +174,7 @@ def _control(session: TargetSession, cible: Target, ans_env: str) -> Attempt:
 
 
 def _verdict(text: str) -> None:
-    attach_text("verdict", text)
+    attach_verdict(text)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from fixtures.targets import ConfiguredTargets, EmbeddedTargets
 from recette_sas.environments import ENVIRONMENTS, get_environment
 from recette_sas.server.rules import Cause
 
-from .evidence import attach_attempt, attach_text
+from .evidence import attach_attempt, attach_text, attach_verdict
 from .serveur_steps import Presentation
 
 if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
@@ -165,7 +165,7 @@ def _(target_session: TargetSession, cible: Target) -> Reachability:
 def _(accessibilite: Reachability) -> None:
     from recette_sas.server import rules
 
-    attach_text("verdict", rules.require_certificate_request(accessibilite))
+    attach_verdict(rules.require_certificate_request(accessibilite))
 
 
 @then("les autorités annoncées comprennent l'intermédiaire IGC Santé de l'environnement")
@@ -177,7 +177,7 @@ def _(accessibilite: Reachability, ans_env: str) -> None:
     verdict = rules.require_ca_names(
         accessibilite, intermediate_name=inter.name, intermediate_subject=inter.subject
     )
-    attach_text("verdict", verdict)
+    attach_verdict(verdict)
 
 
 @then("aucune autorité de l'autre hiérarchie n'est annoncée")
@@ -186,21 +186,21 @@ def _(accessibilite: Reachability, ans_env: str) -> None:
     from recette_sas.server import rules
 
     other = HIERARCHIES[get_environment(ans_env).hierarchy.other]
-    attach_text("verdict", rules.require_no_ca_names_of(accessibilite, {ca.name: ca.subject for ca in other}))
+    attach_verdict(rules.require_no_ca_names_of(accessibilite, {ca.name: ca.subject for ca in other}))
 
 
 @then("le certificat serveur de l'éditeur est valide pour son nom d'hôte et servi avec sa chaîne")
 def _(accessibilite: Reachability) -> None:
     from recette_sas.server import rules
 
-    attach_text("verdict", rules.require_server_certificate(accessibilite.bare))
+    attach_verdict(rules.require_server_certificate(accessibilite.bare))
 
 
 @then("le certificat serveur de l'éditeur expire dans plus de 30 jours")
 def _(accessibilite: Reachability) -> None:
     from recette_sas.server import rules
 
-    attach_text("verdict", rules.require_server_certificate_lifetime(accessibilite.bare, days=30))
+    attach_verdict(rules.require_server_certificate_lifetime(accessibilite.bare, days=30))
 
 
 @dataclass(frozen=True)
@@ -236,9 +236,7 @@ def _(liste_ip: AllowList, settings: Settings, ans_env: str) -> None:
         f"{ans_env}: {egress}"
         + (" (valeur de la configuration)" if ans_env in overrides else " (spécification)"),
     )
-    attach_text(
-        "verdict",
-        rules.require_ip_allowed(
+    attach_verdict(rules.require_ip_allowed(
             str(egress), liste_ip.networks, editor_env=liste_ip.editor_env, ans_env=ans_env
         ),
     )

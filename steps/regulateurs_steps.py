@@ -20,7 +20,7 @@ from fixtures.options import Settings
 from recette_sas.server.rules import require_control, require_usable
 from recette_sas.verdict import Attempt, Outcome
 
-from .evidence import attach_attempt, attach_text
+from .evidence import attach_attempt, attach_verdict
 from .serveur_steps import Presentation
 
 if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
@@ -133,7 +133,7 @@ def _(
 
 
 def _verdict(text: str) -> None:
-    attach_text("verdict", text)
+    attach_verdict(text)
 
 
 @then("le compte est créé avec sa localisation")

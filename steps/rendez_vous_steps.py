@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pytest_bdd import then
 
-from .evidence import attach_text
+from .evidence import attach_verdict
 
 if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
     from recette_sas.client.drivers import Exchange
@@ -21,46 +21,46 @@ if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the featu
 def _(echange: Exchange) -> None:
     from recette_sas.client import appointment_rules as rules
 
-    attach_text("verdict", rules.require_creation_accepted(echange))
+    attach_verdict(rules.require_creation_accepted(echange))
 
 
 @then("la plateforme SAS accepte la mise à jour du rendez-vous")
 def _(echange: Exchange) -> None:
     from recette_sas.client import appointment_rules as rules
 
-    attach_text("verdict", rules.require_update_accepted(echange))
+    attach_verdict(rules.require_update_accepted(echange))
 
 
 @then("la mise à jour porte le nouveau statut du rendez-vous")
 def _(echange: Exchange) -> None:
     from recette_sas.client import appointment_rules as rules
 
-    attach_text("verdict", rules.require_status_changed(echange))
+    attach_verdict(rules.require_status_changed(echange))
 
 
 @then("chaque rendez-vous du flux est conforme au profil FrAppointmentSAS")
 def _(echange: Exchange, flow: str) -> None:
     from recette_sas.client import appointment_rules as rules
 
-    attach_text("verdict", rules.require_profile(echange, flow))
+    attach_verdict(rules.require_profile(echange, flow))
 
 
 @then("chaque rendez-vous du flux nomme le régulateur qui l'a pris")
 def _(echange: Exchange, flow: str) -> None:
     from recette_sas.client import appointment_rules as rules
 
-    attach_text("verdict", rules.require_operator(echange, flow))
+    attach_verdict(rules.require_operator(echange, flow))
 
 
 @then("chaque rendez-vous du flux identifie le professionnel effecteur et son statut")
 def _(echange: Exchange, flow: str) -> None:
     from recette_sas.client import appointment_rules as rules
 
-    attach_text("verdict", rules.require_participant(echange, flow))
+    attach_verdict(rules.require_participant(echange, flow))
 
 
 @then("chaque rendez-vous du flux porte un professionnel qui a accepté")
 def _(echange: Exchange, flow: str) -> None:
     from recette_sas.client import appointment_rules as rules
 
-    attach_text("verdict", rules.require_participant_accepted(echange, flow))
+    attach_verdict(rules.require_participant_accepted(echange, flow))

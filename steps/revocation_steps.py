@@ -21,7 +21,7 @@ from fixtures.revocation import FaultTargets, record_fault
 from recette_sas.server.rules import require_control
 from recette_sas.verdict import Attempt, Outcome
 
-from .evidence import attach_attempt, attach_text
+from .evidence import attach_attempt, attach_text, attach_verdict
 
 if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
     from recette_sas.identity import Identity
@@ -122,7 +122,7 @@ def _(observation: FaultObservation, ans_env: str) -> None:
     }
     record_fault(entry)
     attach_text("comportement pendant la panne", json.dumps(entry, indent=2, ensure_ascii=False))
-    attach_text("verdict", revocation_rules.require_revoked_kept_out(report))
+    attach_verdict(revocation_rules.require_revoked_kept_out(report))
 
 
 @dataclass(frozen=True)
@@ -195,9 +195,7 @@ def _(passage_sentinelle: SentinelRun) -> None:
             else "aucun certificat sentinelle n'a pu être planté (le nouveau n'a pas été accepté)"
         )
         pytest.skip(f"première exécution (pas d'état dans reports/crl-sentinel.json) : {why}")
-    attach_text(
-        "verdict",
-        revocation_rules.require_sentinel_refused(
+    attach_verdict(revocation_rules.require_sentinel_refused(
             run.attempt, control=run.control, revoked_at=run.previous.revoked_at.isoformat()
         ),
     )

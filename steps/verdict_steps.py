@@ -8,7 +8,7 @@ from pytest_bdd import parsers, then
 
 from recette_sas.verdict import Attempt
 
-from .evidence import attach_attempt, attach_text
+from .evidence import attach_attempt, attach_verdict
 from .serveur_steps import TLS_VERSIONS, Presentation
 
 if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
@@ -27,9 +27,7 @@ def _(tentative: Attempt, target_session: TargetSession, cible: Target, presenta
 
     reach = target_session.reachability(cible)
     attach_attempt(reach.bare, name="contrôle d'accessibilité")
-    attach_text(
-        "verdict",
-        rules.require_chain_refusal_after_reachability(tentative, reach=reach, defects=presentation.defects),
+    attach_verdict(rules.require_chain_refusal_after_reachability(tentative, reach=reach, defects=presentation.defects),
     )
 
 
@@ -47,20 +45,18 @@ def _(
     if cible.trust == "igc":
         reach = target_session.reachability(cible)
         attach_attempt(reach.bare, name="contrôle d'accessibilité")
-        attach_text(
-            "verdict",
-            rules.require_refusal_after_reachability(tentative, reach=reach, defects=presentation.defects),
+        attach_verdict(rules.require_refusal_after_reachability(tentative, reach=reach, defects=presentation.defects),
         )
         return
     control = _control(target_session, cible, flow, ans_env)
-    attach_text("verdict", rules.require_refusal(tentative, control=control, defects=presentation.defects))
+    attach_verdict(rules.require_refusal(tentative, control=control, defects=presentation.defects))
 
 
 @then("l'appel est accepté avec une réponse FHIR")
 def _(tentative: Attempt) -> None:
     from recette_sas.server import rules
 
-    attach_text("verdict", rules.require_fhir_acceptance(tentative))
+    attach_verdict(rules.require_fhir_acceptance(tentative))
 
 
 @then(parsers.re(r"la version (?P<version>SSL 3\.0|TLS 1\.[0-3]) est refusée pendant la poignée de main"))
@@ -81,4 +77,4 @@ def _(
     else:
         control = _control(target_session, cible, flow, ans_env)
         verdict = rules.require_version_refused_in_handshake(tentative, offered.value, control=control)
-    attach_text("verdict", verdict)
+    attach_verdict(verdict)
