@@ -32,19 +32,41 @@ FIGURES: dict[str, Any] = {}
 # Plugin hooks and fixture, at module level: pytest.main(plugins=[this module]) registers them.
 @pytest.fixture(scope="session", autouse=True)
 def _bench_replay(request: pytest.FixtureRequest) -> Any:
-    """After the matrix, replay its handshakes while the servers still run."""
+    """After the matrix, replay its handshakes while the servers still run, each in the conditions it was made
+    in: a handshake dialled while a revocation-fault scenario had the publisher failing is replayed with the
+    same fault on (the server then waits on the failing responder in both, as it should)."""
+    import contextlib
+
     session = request.getfixturevalue("target_session")
     request.getfixturevalue("targets")
+    publisher = request.getfixturevalue("publisher")
+    windows: list[tuple[int, int, Any]] = []  # [start, end) indices of session.dialled, and the fault then on
+    faulty = publisher.faulty
+
+    @contextlib.contextmanager
+    def recording(fault: Any) -> Any:
+        first = len(session.dialled)
+        try:
+            with faulty(fault) as seen:
+                yield seen
+        finally:
+            windows.append((first, len(session.dialled), fault))
+
+    publisher.faulty = recording
     yield
     FIGURES["matrix_end"] = time.perf_counter()  # the last scenario is done; the replay is not the matrix
+    publisher.faulty = faulty
     from recette_sas.probe.attempt import attempt
 
     dialled = list(session.dialled)
+    fault_at = {i: fault for first, end, fault in windows for i in range(first, end)}
     start = time.perf_counter()
-    for target, http_request, identity, tls_version in dialled:
-        attempt(target.endpoint, http_request, identity=identity, tls_version=tls_version)
+    for i, (target, http_request, identity, tls_version) in enumerate(dialled):
+        with faulty(fault_at[i]) if i in fault_at else contextlib.nullcontext():
+            attempt(target.endpoint, http_request, identity=identity, tls_version=tls_version)
     FIGURES["bare_seconds"] = time.perf_counter() - start
     FIGURES["handshakes"] = len(dialled)
+    FIGURES["under_fault"] = len(fault_at)
 
 
 @pytest.hookimpl(trylast=True)
@@ -110,7 +132,7 @@ def main() -> int:
             "--pki-cache",
             cache,
             "--alluredir",
-            results,
+            str(Path(results) / "allure-results"),  # the run's summary and record go beside it, in the temp folder
             "-p",
             "no:cacheprovider",
         ]
@@ -127,7 +149,8 @@ def main() -> int:
     matrix = f["matrix_end"] - f["collected"]
     print(f"scenarios              {f['scenarios']} (-m {args.marker!r})")
     print(
-        f"handshakes             {f['handshakes']} (scenarios + one positive control per target, flow, environment)"
+        f"handshakes             {f['handshakes']} (scenarios + one positive control per target, flow, environment;"
+        f" {f['under_fault']} with the publisher failing, replayed so)"
     )
     print(f"matrix wall time       {matrix:.2f} s (pytest run of the scenarios; whole session {wall:.2f} s)")
     print(
