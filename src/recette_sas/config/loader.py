@@ -300,7 +300,8 @@ def _environment(reader: _Reader, key: str) -> EditorEnvironment:
 
 
 USE_CASES = ("ps-indiv", "cpts", "sos")
-"""The slot-search use cases of the IG (``server.flows.USE_CASES`` builds their requests)."""
+"""The slot-search use cases of the IG, the one list of their names (``server.flows.slot_search`` builds their
+requests, ``fhir.profiles.USE_CASES`` holds their profiles)."""
 _RPPS = re.compile(r"8[0-9]{11}")
 _SIRET = re.compile(r"3[0-9]{14}")
 

@@ -263,7 +263,8 @@ def _identified(bundle: dict[str, Any], use_case: str) -> dict[str, set[str]]:
 
 
 def _noun(use_case: str) -> str:
-    return "association(s)" if use_case == "sos" else "practitioner(s)"
+    """What the use case's test identifiers name: SOS Médecins associations, else practitioners."""
+    return "association" if use_case == "sos" else "practitioner"
 
 
 def require_each_answered(answer: SearchAnswer, wanted: Sequence[str], *, control: Attempt) -> str:
@@ -273,10 +274,10 @@ def require_each_answered(answer: SearchAnswer, wanted: Sequence[str], *, contro
     missing = [ident for ident in wanted if ident not in present]
     if missing:
         raise AssertionError(
-            f"{len(missing)} {_noun(answer.use_case)} asked for are not in the answer: {', '.join(missing)} "
-            f"(each test {'association' if answer.use_case == 'sos' else 'practitioner'} needs free slots in the next 72 h)"
+            f"{len(missing)} {_noun(answer.use_case)}(s) asked for are not in the answer: {', '.join(missing)} "
+            f"(each test {_noun(answer.use_case)} needs free slots in the next 72 h)"
         )
-    return f"{len(wanted)} {_noun(answer.use_case)} answered"
+    return f"{len(wanted)} {_noun(answer.use_case)}(s) answered"
 
 
 def require_only(answer: SearchAnswer, wanted: Sequence[str], *, control: Attempt) -> str:
@@ -284,7 +285,7 @@ def require_only(answer: SearchAnswer, wanted: Sequence[str], *, control: Attemp
     _gate(control, answer)
     others = sorted(set(_identified(answer.bundle(), answer.use_case)) - set(wanted))
     if others:
-        raise AssertionError(f"the answer carries {_noun(answer.use_case)} not asked for: {', '.join(others)}")
+        raise AssertionError(f"the answer carries {_noun(answer.use_case)}(s) not asked for: {', '.join(others)}")
     return f"only {', '.join(wanted)} answered"
 
 

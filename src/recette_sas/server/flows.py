@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
 
+from recette_sas.config.loader import USE_CASES
 from recette_sas.environments import SasSubject
 from recette_sas.fhir.seed import SEEDED_RPPS
 from recette_sas.fhir.seed_use_cases import SEEDED_CPTS_RPPS, SEEDED_SIRETS
@@ -36,7 +37,6 @@ SIRET_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
 SOS_IDENTIFIER_PARAM = "actor:Location.organization.identifier"
 """The SOS search's identifiers: 1..25 associations, ``urn:oid:1.2.250.1.71.4.2.2|3<SIRET>``."""
 SOS_HAS = "_has:Slot:schedule:"
-USE_CASES: tuple[str, ...] = ("ps-indiv", "cpts", "sos")
 DEFAULT_IDENTIFIERS: dict[str, tuple[str, ...]] = {
     "ps-indiv": SEEDED_RPPS,
     "cpts": SEEDED_CPTS_RPPS,

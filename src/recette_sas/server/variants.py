@@ -127,13 +127,9 @@ VARIANTS: dict[str, Variant] = {
             "closes every connection after the handshake without an HTTP answer",
             _set(close_after_handshake=True),
         ),
-        *(
+        *(  # the CPTS and SOS ones to be run with --sas-reference-use-case=cpts / sos
             Variant(f"fhir-{name}", f"FHIR slot search {what}", _set(fhir_defect=name))
-            for name, what in FHIR_DEFECTS.items()
-        ),
-        *(  # to be run with --sas-reference-use-case=cpts / sos
-            Variant(f"fhir-{name}", f"FHIR slot search {what}", _set(fhir_defect=name))
-            for name, what in (CPTS_DEFECTS | SOS_DEFECTS).items()
+            for name, what in (FHIR_DEFECTS | CPTS_DEFECTS | SOS_DEFECTS).items()
         ),
         Variant(
             "crl-seule-souple",
