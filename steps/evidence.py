@@ -10,27 +10,39 @@ report plugin lacks what this needs, each scenario gets its own copy, as ``allur
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import allure
 
 from fixtures.levels import record_certificate
 from recette_sas.verdict import Attempt
 
-_ENCODED: dict[int, tuple[Attempt, str]] = {}
+_T = TypeVar("_T")
+_ENCODED: dict[int, tuple[object, str]] = {}
 _SHARED: dict[tuple[int, str], tuple[object, str]] = {}
 _LIFECYCLE: list[Any] = []
 
 
+def once(cache: dict[int, tuple[object, _T]], owner: object, compute: Callable[[], _T]) -> _T:
+    """``compute()`` for ``owner`` the first time it is asked, its result after (keyed by identity; the owner
+    is kept, so an id reused by a later object is never mistaken for it)."""
+    cached = cache.get(id(owner))
+    if cached is None or cached[0] is not owner:
+        cached = (owner, compute())
+        cache[id(owner)] = cached
+    return cached[1]
+
+
 def _encoded(attempt: Attempt) -> str:
     """The JSON record, encoded once per attempt (a positive control is attached to every negative)."""
-    cached = _ENCODED.get(id(attempt))
-    if cached is None or cached[0] is not attempt:
+
+    def encode() -> str:
         for cert in attempt.server_chain[:1]:
             record_certificate(cert, role="serveur de l'éditeur")
-        cached = (attempt, json.dumps(attempt.to_dict(), indent=2, ensure_ascii=False, default=str))
-        _ENCODED[id(attempt)] = cached
-    return cached[1]
+        return json.dumps(attempt.to_dict(), indent=2, ensure_ascii=False, default=str)
+
+    return once(_ENCODED, attempt, encode)
 
 
 def _lifecycle() -> Any:

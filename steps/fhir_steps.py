@@ -19,7 +19,7 @@ from pytest_bdd import parsers, then, when
 
 from recette_sas.verdict import Attempt
 
-from .evidence import attach_attempt, attach_shared, attach_text, attach_verdict
+from .evidence import attach_attempt, attach_shared, attach_text, attach_verdict, once
 
 if TYPE_CHECKING:  # loaded when a step runs, not when pytest collects the features
     from recette_sas.pki.store import Pki
@@ -61,21 +61,21 @@ def _search(
     return SearchAnswer(search=search, attempt=attempt, use_case=cible.use_case)
 
 
-_PRETTY: dict[int, tuple[SearchAnswer, str | None]] = {}
+_PRETTY: dict[int, tuple[object, str | None]] = {}
 
 
 def _pretty(answer: SearchAnswer) -> str | None:
     """The Bundle as received, indented for a reader; computed once per answer (SAS's standard search is
     made once per target and environment and every scenario attaches what it judged)."""
-    cached = _PRETTY.get(id(answer))
-    if cached is None or cached[0] is not answer:
+
+    def indent() -> str | None:
         text = answer.text
         if text is not None:
             with contextlib.suppress(ValueError):
                 text = json.dumps(json.loads(text), indent=1, ensure_ascii=False)
-        cached = (answer, text)
-        _PRETTY[id(answer)] = cached
-    return cached[1]
+        return text
+
+    return once(_PRETTY, answer, indent)
 
 
 def _evidence(answer: SearchAnswer) -> None:
