@@ -19,7 +19,6 @@ import datetime as dt
 import errno
 import hashlib
 import socket
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import OCSPExtensionOID
 
+from recette_sas._net.background import BackgroundServer
 from recette_sas.pki.faults import Consultations, PublisherFault, expired_crl, unauthorized_signer
 
 if TYPE_CHECKING:
@@ -260,7 +260,7 @@ class Publisher:
         address = self._httpd.server_address
         self.host, self.port = str(address[0]), int(address[1])
         self.url = advertised or f"http://{self.host}:{self.port}"
-        self._thread: threading.Thread | None = None
+        self._serving = BackgroundServer(self._httpd, name="recette-sas-ocsp")
 
     @property
     def requests_seen(self) -> list[str]:
@@ -294,21 +294,11 @@ class Publisher:
 
     def serve(self, pki: Pki) -> Publisher:
         self._httpd.pki = pki
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.2},
-                name="recette-sas-ocsp",
-                daemon=True,
-            )
-            self._thread.start()
+        self._serving.start()
         return self
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-        self._httpd.server_close()
+        self._serving.close()
 
     def __enter__(self) -> Publisher:
         return self

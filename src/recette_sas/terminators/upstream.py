@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from recette_sas._net.background import BackgroundServer
 from recette_sas.environments import SasSubject
 from recette_sas.fhir.app import FhirApp, FhirResponse, error_response
 
@@ -123,7 +124,7 @@ class Upstream:
         self._httpd = _Server((host, port), _Handler)
         self._httpd.upstream = self
         self.host, self.port = str(self._httpd.server_address[0]), int(self._httpd.server_address[1])
-        self._thread: threading.Thread | None = None
+        self._serving = BackgroundServer(self._httpd, name="recette-sas-upstream")
 
     @property
     def address(self) -> str:
@@ -171,21 +172,11 @@ class Upstream:
         return response
 
     def start(self) -> Upstream:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.2},
-                name="recette-sas-upstream",
-                daemon=True,
-            )
-            self._thread.start()
+        self._serving.start()
         return self
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-        self._httpd.server_close()
+        self._serving.close()
 
     def __enter__(self) -> Upstream:
         return self.start()
