@@ -34,7 +34,8 @@ FIGURES: dict[str, Any] = {}
 def _bench_replay(request: pytest.FixtureRequest) -> Any:
     """After the matrix, replay its handshakes while the servers still run, each in the conditions it was made
     in: a handshake dialled while a revocation-fault scenario had the publisher failing is replayed with the
-    same fault on (the server then waits on the failing responder in both, as it should)."""
+    same fault on. (Measured: it changes the bare loop by less than the noise, the servers having their
+    revocation answers cached by then; it keeps the comparison fair should a fault ever make them wait.)"""
     import contextlib
 
     session = request.getfixturevalue("target_session")
