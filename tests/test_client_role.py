@@ -676,8 +676,17 @@ def _status(record: dict[str, Any]) -> str:
     return "failed" if record["exception"] == "AssertionError" else "broken"
 
 
-def run_features(pytester: pytest.Pytester, pki_cache_dir: Path, *args: str) -> dict[str, dict[str, Result]]:
-    """Run the client features in a subprocess; results per ANS environment, keyed ``REQ[param]``."""
+def run_features(
+    pytester: pytest.Pytester,
+    pki_cache_dir: Path,
+    *args: str,
+    marker: str | None = "not fhir",
+    exits: tuple[int, ...] = (0, 1, 2),
+) -> dict[str, dict[str, Result]]:
+    """Run the client features in a subprocess; results per ANS environment, keyed ``REQ[param]``.
+
+    ``marker``: the scenarios (default: all but the functional appointment ones, which
+    tests/test_fhir_flows_regul_rdv.py runs); ``exits``: the exit codes the run may end with."""
     pytester.makepyfile(recette_sas_results=RESULTS_PLUGIN)
     results_file = pytester.path / f"results-{time.monotonic_ns()}.jsonl"
     os.environ["RECETTE_SAS_RESULTS"] = str(results_file)
@@ -697,14 +706,13 @@ def run_features(pytester: pytest.Pytester, pki_cache_dir: Path, *args: str) -> 
             "--tb=line",
             "--assert=plain",
             str(ROOT / "features" / "test_client.py"),
-            "-m",
-            "not fhir",  # the functional appointment scenarios: tests/test_fhir_flows_regul_rdv.py
+            *(("-m", marker) if marker else ()),
             *args,
             timeout=120,
         )
     finally:
         del os.environ["RECETTE_SAS_RESULTS"]
-    assert outcome.ret in (0, 1, 2), outcome.stdout.str() + outcome.stderr.str()
+    assert outcome.ret in exits, outcome.stdout.str() + outcome.stderr.str()
     (pytester.path / "terminal.txt").write_text(outcome.stdout.str())  # what the editor's terminal showed
     results: dict[str, dict[str, Result]] = {}
     for line in results_file.read_text().splitlines():

@@ -28,7 +28,7 @@ from recette_sas.fhir.validation import validate_resource
 from recette_sas.server.regulator_flows import INVALID_KINDS, new_account, sequence
 from recette_sas.server.variants import VARIANTS
 
-from .test_client_role import RESULTS_PLUGIN, Result, _key, _status
+from .test_client_role import Result, run_features
 from .test_config import exported_reference as _reference_in_its_own_process  # noqa: F401 (a fixture)
 from .test_variants import NOT_TESTABLE_HERE, by_status, run_suite
 
@@ -326,42 +326,18 @@ CLIENT_EXPECTED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 
 
 def _client_results(pytester: pytest.Pytester, pki_cache_dir: Path, variant: str) -> dict[str, Result]:
-    import os
-    import time
-
-    pytester.makepyfile(recette_sas_results=RESULTS_PLUGIN)
-    results_file = pytester.path / f"results-{time.monotonic_ns()}.jsonl"
-    os.environ["RECETTE_SAS_RESULTS"] = str(results_file)
-    try:
-        outcome = pytester.runpytest_subprocess(
-            "-p",
-            "recette_sas_results",
-            "-c",
-            str(ROOT / "pyproject.toml"),
-            "--rootdir",
-            str(ROOT),
-            "--pki-cache",
-            str(pki_cache_dir),
-            "--alluredir",
-            str(pytester.path / "allure"),
-            "-q",
-            "--tb=line",
-            str(ROOT / "features" / "test_client.py"),
-            "--sas-env",
-            "preproduction",
-            "--sas-client-variant",
-            variant,
-            timeout=120,
-        )
-    finally:
-        del os.environ["RECETTE_SAS_RESULTS"]
-    assert outcome.ret in (0, 1), outcome.stdout.str()[-3000:]
-    results: dict[str, Result] = {}
-    for line in results_file.read_text().splitlines():
-        record = json.loads(line)
-        if record["when"] != "teardown":
-            results[_key(record)[1]] = Result(_status(record), record["reason"] or "")
-    return results
+    """Every client scenario, functional ones included, against one broken reference client (pre-production)."""
+    runs = run_features(
+        pytester,
+        pki_cache_dir,
+        "--sas-env",
+        "preproduction",
+        "--sas-client-variant",
+        variant,
+        marker=None,
+        exits=(0, 1),
+    )
+    return runs["preproduction"]
 
 
 @pytest.mark.parametrize("variant", list(CLIENT_EXPECTED))
