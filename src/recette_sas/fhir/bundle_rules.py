@@ -17,7 +17,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from recette_sas.fhir import base
-from recette_sas.fhir.context import BundleIndex, Context, Entry, Issue, reference_target, search_mode
+from recette_sas.fhir.context import (
+    BundleIndex,
+    Context,
+    Entry,
+    Issue,
+    reference_target,
+    search_mode,
+    search_mode_issues,
+)
 from recette_sas.fhir.findings import Finding
 from recette_sas.fhir.profiles import USE_CASES
 from recette_sas.fhir.rules_catalogue import RULES, SELF_LINK_SOURCE
@@ -117,19 +125,7 @@ def _total_counts_slots(bundle: dict[str, Any], ctx: Context) -> Iterator[Issue]
 
 
 def _search_modes(bundle: dict[str, Any], ctx: Context) -> Iterator[Issue]:
-    for entry in ctx.bundle.entries if ctx.bundle else []:
-        expected = (
-            "match" if entry.type == "Slot" else "outcome" if entry.type == "OperationOutcome" else "include"
-        )
-        mode = search_mode(bundle, entry)
-        if mode != expected:
-            shown = "absent" if mode is None else f"« {mode} »"
-            yield Issue(
-                f"Bundle.entry[{entry.index}].search.mode",
-                f"search.mode {shown} : « {expected} » attendu pour une ressource {entry.type}.",
-                entry.full_url,
-                absolute=True,
-            )
+    return search_mode_issues(bundle, ctx, {"Slot": ("match",), "OperationOutcome": ("outcome",)}, ("include",))
 
 
 def _reference_of(node: Any) -> str | None:

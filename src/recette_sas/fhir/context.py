@@ -9,7 +9,7 @@ check reports; ``Context`` is the profile, path prefix, window and instant a row
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -113,3 +113,21 @@ def search_mode(bundle: Mapping[str, Any], entry: Entry) -> str | None:
     search = raw.get("search") if isinstance(raw, dict) else None
     mode = search.get("mode") if isinstance(search, dict) else None
     return mode if isinstance(mode, str) else None
+
+
+def search_mode_issues(
+    bundle: Mapping[str, Any], ctx: Context, allowed: Mapping[str, tuple[str, ...]], otherwise: tuple[str, ...]
+) -> Iterator[Issue]:
+    """One issue per entry whose ``search.mode`` is not among those ``allowed`` for its resource type
+    (``otherwise`` for the types not named)."""
+    for entry in ctx.bundle.entries if ctx.bundle else []:
+        modes = allowed.get(entry.type or "", otherwise)
+        mode = search_mode(bundle, entry)
+        if mode not in modes:
+            shown = "absent" if mode is None else f"« {mode} »"
+            yield Issue(
+                f"Bundle.entry[{entry.index}].search.mode",
+                f"search.mode {shown} : « {' » ou « '.join(modes)} » attendu pour une ressource {entry.type}.",
+                entry.full_url,
+                absolute=True,
+            )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from recette_sas.fhir.context import BundleIndex, Context, Entry, Issue, search_mode
+from recette_sas.fhir.context import BundleIndex, Context, Entry, Issue, search_mode_issues
 
 R5_SERVICE_TYPE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Slot.serviceType"
 
@@ -166,19 +166,8 @@ def _sos_schedule_slots(bundle: dict[str, Any], ctx: Context) -> Iterator[Issue]
 
 
 def _sos_search_modes(bundle: dict[str, Any], ctx: Context) -> Iterator[Issue]:
-    for entry in ctx.bundle.entries if ctx.bundle else []:
-        allowed = {"Schedule": ("match",), "Slot": ("include", "match"), "OperationOutcome": ("outcome",)}.get(
-            entry.type or "", ("include",)
-        )
-        mode = search_mode(bundle, entry)
-        if mode not in allowed:
-            shown = "absent" if mode is None else f"« {mode} »"
-            yield Issue(
-                f"Bundle.entry[{entry.index}].search.mode",
-                f"search.mode {shown} : « {' » ou « '.join(allowed)} » attendu pour une ressource {entry.type}.",
-                entry.full_url,
-                absolute=True,
-            )
+    allowed = {"Schedule": ("match",), "Slot": ("include", "match"), "OperationOutcome": ("outcome",)}
+    return search_mode_issues(bundle, ctx, allowed, ("include",))
 
 
 def _sos_total_counts(bundle: dict[str, Any], ctx: Context) -> Iterator[Issue]:
